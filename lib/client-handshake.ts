@@ -1,0 +1,168 @@
+/**
+ * The client's side of the opening handshake (RFC 6455 section 4.1): send
+ * the upgrade request, then check every part of the 101 response before a
+ * single frame is read.
+ */
+import http, { type IncomingMessage } from 'node:http'
+import https from 'node:https'
+import type { Socket } from 'node:net'
+import type { Duplex as NodeDuplex } from 'node:stream'
+import { HandshakeError, WebSocketError, CloseStatus } from './errors'
+import { hasToken, isToken, parseTokenList } from './header-tokens'
+import { acceptKey, generateKey } from './handshake-key'
+import { DEFAULT_HANDSHAKE_TIMEOUT } from './limits'
+import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
+
+export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
+  /** The subprotocols offered in the request; read from the request when not given. */
+  protocols?: string | readonly string[]
+  /** Return the socket itself after the handshake, for byte-level proxies. */
+  raw?: boolean
+}
+
+export interface ConnectOptions extends ClientUpgradeOptions {
+  /** Extra request headers (Origin, Cookie, Authorization, ...). */
+  headers?: Record<string, string>
+  /** Give up if the handshake has not completed after this many ms. Default 10000. */
+  handshakeTimeout?: number
+  /** Aborts the handshake. */
+  signal?: AbortSignal
+  /** Further options for http.request / https.request (TLS settings, agent, localAddress...). */
+  requestOptions?: https.RequestOptions
+}
+
+const HANDSHAKE_HEADERS = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version']
+
+function offeredProtocols(protocols: string | readonly string[] | undefined): string[] {
+  const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols]
+  const seen = new Set<string>()
+  for (const name of list) {
+    if (!isToken(name) || seen.has(name)) throw new SyntaxError(`invalid or repeated subprotocol ${JSON.stringify(name)}`)
+    seen.add(name)
+  }
+  return list
+}
+
+function fromRequest(res: IncomingMessage): string[] {
+  const req = (res as IncomingMessage & { req?: http.ClientRequest }).req
+  const header = req?.getHeader('sec-websocket-protocol')
+  if (header === undefined) return []
+  return parseTokenList(Array.isArray(header) ? header.join(',') : String(header)) ?? []
+}
+
+export function clientFromUpgrade(
+  res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options: ClientUpgradeOptions & { raw: true },
+): Socket
+export function clientFromUpgrade(
+  res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options?: ClientUpgradeOptions,
+): WebSocketDuplex
+/**
+ * Public: completes the client side from an http.ClientRequest 'upgrade'
+ * event. Throws a HandshakeError if the response is not a valid acceptance
+ * of `key`, or picks a subprotocol or extension the client did not offer.
+ */
+export function clientFromUpgrade(
+  res: IncomingMessage,
+  socket: NodeDuplex,
+  head: Buffer,
+  key: string,
+  options: ClientUpgradeOptions = {},
+): WebSocketDuplex | Socket {
+  if (res.statusCode !== 101) {
+    throw new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', `expected status 101, got ${res.statusCode}`, res.statusCode)
+  }
+  if (!hasToken(res.headers.upgrade, 'websocket')) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Upgrade header is not "websocket"')
+  }
+  if (!hasToken(res.headers.connection, 'upgrade')) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Connection header does not hold "Upgrade"')
+  }
+  if (res.headers['sec-websocket-accept'] !== acceptKey(key)) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Sec-WebSocket-Accept does not match the key sent')
+  }
+  const offered = options.protocols === undefined ? fromRequest(res) : offeredProtocols(options.protocols)
+  const chosen = res.headers['sec-websocket-protocol']
+  if (chosen !== undefined && !offered.includes(chosen)) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
+  }
+  if (res.headers['sec-websocket-extensions'] !== undefined) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'server chose an extension, and none was offered')
+  }
+  const tcp = socket as Socket
+  if (options.raw) {
+    if (head.length > 0) tcp.unshift(head)
+    return tcp
+  }
+  const { protocols: _protocols, raw: _raw, ...duplexOptions } = options
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol: chosen ?? null, head })
+}
+
+export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
+export function connect(url: string | URL, options?: ConnectOptions): Promise<WebSocketDuplex>
+/**
+ * Public: opens a WebSocket connection to a ws:// or wss:// URL and resolves
+ * once the handshake has been checked.
+ */
+export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex | Socket> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url)
+    const secure = target.protocol === 'wss:' || target.protocol === 'https:'
+    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
+      throw new SyntaxError(`unsupported URL scheme ${target.protocol}: expected ws: or wss:`)
+    }
+    const protocols = offeredProtocols(options.protocols)
+    const key = generateKey()
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      if (!HANDSHAKE_HEADERS.includes(name.toLowerCase())) headers[name] = value
+    }
+    Object.assign(headers, {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Key': key,
+      'Sec-WebSocket-Version': '13',
+    })
+    if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
+    const signal = options.signal
+    signal?.throwIfAborted()
+
+    const request = (secure ? https : http).request({
+      ...options.requestOptions,
+      hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: target.port || (secure ? 443 : 80),
+      path: target.pathname + target.search,
+      method: 'GET',
+      headers,
+    })
+    const timer = setTimeout(() => {
+      request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
+    }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+    const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+
+    request.on('upgrade', (res, socket: Socket, head: Buffer) => {
+      done()
+      try {
+        resolve(clientFromUpgrade(res, socket, head, key, { ...options, protocols }))
+      } catch (error) {
+        socket.destroy()
+        reject(error)
+      }
+    })
+    request.on('response', (res) => {
+      done()
+      res.resume()
+      request.destroy()
+      reject(new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', `expected status 101, got ${res.statusCode}`, res.statusCode))
+    })
+    request.on('error', (error) => {
+      done()
+      reject(error)
+    })
+    request.end()
+  })
+}

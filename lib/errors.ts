@@ -1,0 +1,84 @@
+/**
+ * Every error the library raises is made here: a message, a stable `code`
+ * string to branch on, and the close status that the RFC assigns to it (sent
+ * to the peer when the error fails a connection).
+ */
+
+/** Close statuses from RFC 6455 section 7.4.1. */
+export const CloseStatus = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS: 1005,
+  ABNORMAL: 1006,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  MANDATORY_EXTENSION: 1010,
+  INTERNAL_ERROR: 1011,
+} as const
+
+export type WebSocketErrorCode =
+  | 'WS_ERR_INVALID_OPCODE'
+  | 'WS_ERR_UNEXPECTED_RSV'
+  | 'WS_ERR_FRAGMENTED_CONTROL'
+  | 'WS_ERR_CONTROL_TOO_LONG'
+  | 'WS_ERR_MASK_REQUIRED'
+  | 'WS_ERR_UNEXPECTED_MASK'
+  | 'WS_ERR_INVALID_LENGTH'
+  | 'WS_ERR_PAYLOAD_TOO_LARGE'
+  | 'WS_ERR_MESSAGE_TOO_LARGE'
+  | 'WS_ERR_TOO_MANY_FRAGMENTS'
+  | 'WS_ERR_UNEXPECTED_CONTINUATION'
+  | 'WS_ERR_EXPECTED_CONTINUATION'
+  | 'WS_ERR_INVALID_UTF8'
+  | 'WS_ERR_INVALID_CLOSE_CODE'
+  | 'WS_ERR_INVALID_CLOSE_PAYLOAD'
+  | 'WS_ERR_ABNORMAL_CLOSURE'
+  | 'WS_ERR_CLOSE_TIMEOUT'
+  | 'WS_ERR_WRITE_AFTER_CLOSE'
+  | 'WS_ERR_HANDSHAKE'
+  | 'WS_ERR_HANDSHAKE_TIMEOUT'
+  | 'WS_ERR_UNSUPPORTED_VERSION'
+  | 'WS_ERR_UNEXPECTED_RESPONSE'
+
+/** A protocol or connection failure; `status` is the close code it maps to. */
+export class WebSocketError extends Error {
+  readonly code: WebSocketErrorCode
+  readonly status: number
+
+  constructor(code: WebSocketErrorCode, status: number, message: string) {
+    super(message)
+    this.name = 'WebSocketError'
+    this.code = code
+    this.status = status
+  }
+}
+
+/** A failed opening handshake; `statusCode` is the HTTP answer it deserves. */
+export class HandshakeError extends WebSocketError {
+  readonly statusCode: number
+  readonly headers: Readonly<Record<string, string>>
+
+  constructor(
+    code: WebSocketErrorCode,
+    message: string,
+    statusCode = 400,
+    headers: Record<string, string> = {},
+  ) {
+    super(code, CloseStatus.PROTOCOL_ERROR, message)
+    this.name = 'HandshakeError'
+    this.statusCode = statusCode
+    this.headers = headers
+  }
+}
+
+export const protocolError = (code: WebSocketErrorCode, message: string) =>
+  new WebSocketError(code, CloseStatus.PROTOCOL_ERROR, message)
+
+export const tooBig = (code: WebSocketErrorCode, message: string) =>
+  new WebSocketError(code, CloseStatus.MESSAGE_TOO_BIG, message)
+
+export const invalidUtf8 = () =>
+  new WebSocketError('WS_ERR_INVALID_UTF8', CloseStatus.INVALID_PAYLOAD, 'invalid UTF-8 in text message')

@@ -1,0 +1,149 @@
+/**
+ * FrameEncoder: a Transform from outbound messages and frames to bytes.
+ *
+ * A string becomes a text message, a Buffer or other Uint8Array a binary one;
+ * an object with an `opcode` is framed as given (so decoded frame slices can
+ * be re-encoded: decoder → encoder is a frame-level proxy). On the client
+ * side every frame gets a fresh mask key and is masked into a new buffer: the
+ * caller's bytes are never touched. Messages longer than `fragmentSize` go out
+ * as several frames.
+ */
+import type { TransformCallback } from 'node:stream'
+import { Transform } from 'readable-stream'
+import { type OutboundFrame, type Role, MAX_CONTROL_PAYLOAD, Opcode, headerSize, isControl, writeHeader } from './frame'
+import { applyMask, nextMaskKey } from './mask'
+
+export interface FrameEncoderOptions {
+  /** 'server' (the default) sends unmasked frames; 'client' masks every frame. */
+  role?: Role
+  /** Split messages into frames of at most this many payload bytes. Default: no splitting. */
+  fragmentSize?: number
+  /** Bytes buffered on the readable side before backpressure. Default 16 KiB. */
+  readableHighWaterMark?: number
+}
+
+/** Up to this size header and payload are copied into one buffer: cheaper than a second write. */
+const COPY_LIMIT = 16 * 1024
+
+export type Outbound = string | Uint8Array | OutboundFrame
+
+const toBuffer = (data: Uint8Array): Buffer =>
+  Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+
+export class FrameEncoder extends Transform {
+  readonly #masked: boolean
+  readonly #fragmentSize: number
+  /** A frame being passed on slice by slice: its mask key and position. */
+  #sliceKey: Buffer | null = null
+  #sliceOffset = 0
+
+  constructor(options: FrameEncoderOptions = {}) {
+    super({
+      writableObjectMode: true,
+      readableHighWaterMark: options.readableHighWaterMark ?? 16 * 1024,
+    })
+    this.#masked = options.role === 'client'
+    const fragmentSize = options.fragmentSize ?? Infinity
+    if (!(fragmentSize >= 1)) throw new RangeError('fragmentSize must be at least 1')
+    this.#fragmentSize = fragmentSize
+  }
+
+  override _transform(item: Outbound, _encoding: string, callback: TransformCallback): void {
+    if (typeof item === 'string') this.#text(item)
+    else if (item instanceof Uint8Array) this.#message(Opcode.BINARY, toBuffer(item))
+    else if (item !== null && typeof item === 'object' && typeof item.opcode === 'number') {
+      const problem = this.#frameObject(item)
+      if (problem) return callback(problem)
+    } else {
+      return callback(new TypeError('a FrameEncoder takes strings, Uint8Arrays or frame objects'))
+    }
+    callback()
+  }
+
+  #text(text: string): void {
+    const length = Buffer.byteLength(text)
+    if (length > this.#fragmentSize) {
+      this.#message(Opcode.TEXT, Buffer.from(text, 'utf8'))
+      return
+    }
+    // Written straight into the frame buffer: no intermediate copy.
+    const hlen = headerSize(length, this.#masked)
+    const frame = Buffer.allocUnsafe(hlen + length)
+    const key = this.#masked ? nextMaskKey() : null
+    writeHeader(frame, 0, true, false, Opcode.TEXT, length, key)
+    frame.write(text, hlen, 'utf8')
+    if (key) {
+      const payload = frame.subarray(hlen)
+      applyMask(payload, key, 0, payload)
+    }
+    this.push(frame)
+  }
+
+  #message(opcode: number, data: Buffer): void {
+    const size = this.#fragmentSize
+    if (data.length <= size) {
+      this.#frame(true, false, opcode, data)
+      return
+    }
+    for (let start = 0; start < data.length; start += size) {
+      const end = Math.min(start + size, data.length)
+      this.#frame(end === data.length, false, start === 0 ? opcode : Opcode.CONTINUATION, data.subarray(start, end))
+    }
+  }
+
+  #frameObject(frame: OutboundFrame): Error | null {
+    const payload = toBuffer(frame.payload ?? Buffer.alloc(0))
+    const fin = frame.fin ?? true
+    const rsv1 = frame.rsv1 ?? false
+    const whole = frame.first !== false && frame.last !== false
+    const length = whole ? payload.length : frame.length ?? payload.length
+    if (isControl(frame.opcode) && (!fin || length > MAX_CONTROL_PAYLOAD)) {
+      return new RangeError('a control frame must be final and carry at most 125 bytes')
+    }
+    if (whole) {
+      this.#frame(fin, rsv1, frame.opcode, payload)
+      return null
+    }
+    // One slice of a longer frame: the header goes out with the first slice.
+    if (frame.first !== false) {
+      this.#sliceKey = this.#masked ? nextMaskKey() : null
+      this.#sliceOffset = 0
+      const header = Buffer.allocUnsafe(headerSize(length, this.#masked))
+      writeHeader(header, 0, fin, rsv1, frame.opcode, length, this.#sliceKey)
+      this.push(header)
+    }
+    if (payload.length > 0) {
+      if (this.#sliceKey) {
+        const masked = Buffer.allocUnsafe(payload.length)
+        applyMask(payload, this.#sliceKey, this.#sliceOffset, masked)
+        this.push(masked)
+      } else {
+        this.push(payload)
+      }
+    }
+    this.#sliceOffset += payload.length
+    return null
+  }
+
+  #frame(fin: boolean, rsv1: boolean, opcode: number, payload: Buffer): void {
+    const length = payload.length
+    const hlen = headerSize(length, this.#masked)
+    if (this.#masked) {
+      const key = nextMaskKey()
+      const frame = Buffer.allocUnsafe(hlen + length)
+      writeHeader(frame, 0, fin, rsv1, opcode, length, key)
+      applyMask(payload, key, 0, frame.subarray(hlen))
+      this.push(frame)
+    } else if (length <= COPY_LIMIT) {
+      const frame = Buffer.allocUnsafe(hlen + length)
+      writeHeader(frame, 0, fin, rsv1, opcode, length, null)
+      payload.copy(frame, hlen)
+      this.push(frame)
+    } else {
+      const header = Buffer.allocUnsafe(hlen)
+      writeHeader(header, 0, fin, rsv1, opcode, length, null)
+      this.push(header)
+      this.push(payload)
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/** The Sec-WebSocket-Key / Sec-WebSocket-Accept pair (RFC 6455 sections 4.1 and 4.2.2). */
+import { createHash, randomBytes } from 'node:crypto'
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+
+/** A random base64-encoded 16-byte value for the Sec-WebSocket-Key header. */
+export function generateKey(): string {
+  return randomBytes(16).toString('base64')
+}
+
+/** The Sec-WebSocket-Accept value that answers `key`. */
+export function acceptKey(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64')
+}
+
+/** Whether `key` is the base64 encoding of exactly 16 bytes, in canonical form. */
+export function isValidKey(key: string): boolean {
+  return key.length === 24 && Buffer.from(key, 'base64').toString('base64') === key
+}

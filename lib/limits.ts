@@ -1,0 +1,17 @@
+/** Defaults for the limits every stage enforces; each can be set per connection. */
+
+/** Largest message (and frame) accepted: 100 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024
+
+/**
+ * Most fragments in one message. Memory follows bytes, not fragments (small
+ * fragments are coalesced), so this bounds work, not memory; it stays well
+ * above the 65,537 fragments that conformance suites send.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 1 << 20
+
+/** How long to wait for the peer's side of the closing handshake. */
+export const DEFAULT_CLOSE_TIMEOUT = 5_000
+
+/** How long the opening handshake may take on the client side. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000

@@ -1,0 +1,340 @@
+/**
+ * WebSocketDuplex: the object-mode Duplex that users hold.
+ *
+ *   socket ─▶ FrameDecoder ─▶ MessageAssembler ─▶ (read side: string | Buffer)
+ *   socket ◀─ FrameEncoder ◀──────────────────────  (write side: string | Uint8Array)
+ *
+ * It owns the connection's state: it answers PINGs, runs the closing
+ * handshake (RFC 6455 section 7), and turns protocol errors into the close
+ * code the RFC assigns. Ending the write side (`end()` or `close(code,
+ * reason)`) sends the CLOSE frame after every message written before it.
+ * The read side ends once the TCP connection has closed; a protocol error is
+ * emitted after the messages that arrived before it have been read.
+ */
+import type { Socket } from 'node:net'
+import { Duplex } from 'readable-stream'
+import { encodeClosePayload, isValidCloseCode } from './close'
+import { ControlFrame } from './control-frame'
+import { DrainGate } from './drain-gate'
+import { CloseStatus, WebSocketError } from './errors'
+import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from './frame'
+import { FrameDecoder } from './frame-decoder'
+import { FrameEncoder } from './frame-encoder'
+import { DEFAULT_CLOSE_TIMEOUT } from './limits'
+import { type AssembledItem, MessageAssembler } from './message-assembler'
+
+export interface WebSocketDuplexOptions {
+  /** Which end of the connection this is. Default 'server'. */
+  role?: Role
+  /** The negotiated subprotocol, if any. */
+  protocol?: string | null
+  /** Bytes read past the handshake that belong to the WebSocket stream. */
+  head?: Buffer
+  /** Largest message accepted; larger fails with 1009. Default 100 MiB. */
+  maxMessageSize?: number
+  /** Most frames per message. Default 1,048,576. */
+  maxFragments?: number
+  /** Split outbound messages into frames of at most this size. Default: no splitting. */
+  fragmentSize?: number
+  /** How long to wait for the peer's part of the closing handshake, in ms. Default 5000. */
+  closeTimeout?: number
+  /** Answer each PING with a PONG. Default true. */
+  autoPong?: boolean
+  /** Messages buffered on the read side before the socket is paused. Default 16. */
+  readableHighWaterMark?: number
+  /** Bytes buffered on the write side before write() returns false. Default 16 KiB. */
+  writableHighWaterMark?: number
+}
+
+export type WebSocketMessage = string | Buffer
+
+export class WebSocketDuplex extends Duplex {
+  readonly socket: Socket
+  readonly role: Role
+  readonly protocol: string | null
+
+  readonly #decoder: FrameDecoder
+  readonly #assembler: MessageAssembler
+  readonly #encoder: FrameEncoder
+  readonly #gate: DrainGate
+  readonly #closeTimeout: number
+  readonly #autoPong: boolean
+
+  /** The CLOSE payload we will send when the write side ends. */
+  #closePayload: Buffer = encodeClosePayload(CloseStatus.NORMAL)
+  #closeSent = false
+  #closeReceived: ControlFrame | null = null
+  /** The failure that ends this connection, reported after buffered messages. */
+  #error: Error | null = null
+  /** A decoder error waiting for the frames before it to be assembled. */
+  #inboundError: Error | null = null
+  #closeTimer: NodeJS.Timeout | null = null
+  /** At most one automatic PONG waits while the socket is backed up. */
+  #pendingPong: Buffer | null = null
+  #settled = false
+
+  constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
+    super({
+      readableObjectMode: true,
+      decodeStrings: false,
+      allowHalfOpen: true,
+      readableHighWaterMark: options.readableHighWaterMark ?? 16,
+      writableHighWaterMark: options.writableHighWaterMark ?? 16 * 1024,
+    })
+    this.socket = socket
+    this.role = options.role ?? 'server'
+    this.protocol = options.protocol ?? null
+    this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
+    this.#autoPong = options.autoPong ?? true
+    this.#gate = new DrainGate(this)
+
+    this.#decoder = new FrameDecoder({ role: this.role, maxPayload: options.maxMessageSize })
+    this.#assembler = new MessageAssembler({
+      maxMessageSize: options.maxMessageSize,
+      maxFragments: options.maxFragments,
+    })
+    this.#encoder = new FrameEncoder({ role: this.role, fragmentSize: options.fragmentSize })
+
+    this.#decoder.on('error', this.#onDecoderError)
+    this.#assembler.on('error', this.#onInboundError)
+    this.#assembler.on('data', this.#onItem)
+    this.#assembler.on('end', this.#onInboundEnd)
+    this.#encoder.on('error', this.#onInboundError)
+    this.#encoder.on('drain', this.#flushPong)
+    socket.on('end', this.#onSocketEnd)
+    socket.on('error', this.#onSocketError)
+    socket.on('close', this.#onSocketClose)
+
+    socket.setNoDelay(true)
+    socket.setTimeout(0)
+    if (options.head && options.head.length > 0) this.#decoder.write(options.head)
+    socket.pipe(this.#decoder).pipe(this.#assembler)
+    // Ending the encoder ends the TCP connection, after the bytes before it.
+    this.#encoder.pipe(socket)
+  }
+
+  /** The peer's close code: 1005 if its CLOSE had none, 1006 if none came. */
+  get closeCode(): number {
+    return this.#closeReceived?.code ?? CloseStatus.ABNORMAL
+  }
+
+  get closeReason(): string {
+    return this.#closeReceived?.reason ?? ''
+  }
+
+  /** Bytes accepted by write() but not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.writableLength + this.#encoder.readableLength + this.socket.writableLength
+  }
+
+  /**
+   * Starts the closing handshake: the CLOSE frame goes out after everything
+   * already written. Throws on a code that may not be sent or a reason over
+   * 123 bytes.
+   */
+  close(code: number = CloseStatus.NORMAL, reason: string | Uint8Array = ''): void {
+    const payload = encodeClosePayload(code, reason)
+    if (this.writableEnded) return
+    this.#closePayload = payload
+    this.end()
+  }
+
+  ping(data: string | Uint8Array = Buffer.alloc(0)): boolean {
+    return this.#sendControl(Opcode.PING, data)
+  }
+
+  pong(data: string | Uint8Array = Buffer.alloc(0)): boolean {
+    return this.#sendControl(Opcode.PONG, data)
+  }
+
+  override read(size?: number): WebSocketMessage | null {
+    const message = super.read(size)
+    this.#gate.check()
+    return message
+  }
+
+  // Node's 'close' carries no arguments; ours adds the peer's code and reason.
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close' && args.length === 0) return super.emit('close', this.closeCode, this.closeReason)
+    return super.emit(event, ...args)
+  }
+
+  override _read(): void {
+    if (!this.#closeReceived && !this.#error) this.#assembler.resume()
+  }
+
+  override _write(chunk: string | Buffer, _encoding: string, callback: (error?: Error | null) => void): void {
+    // While failing, writes are held; destroy() reports them.
+    if (this.#error) return
+    if (this.#encoder.write(chunk)) callback()
+    else this.#encoder.once('drain', () => callback())
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.#closeSent && !this.#error && !this.#settled) {
+      const received = this.#closeReceived
+      // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
+      const payload = received
+        ? received.code === CloseStatus.NO_STATUS ? Buffer.alloc(0) : received.payload.subarray(0, 2)
+        : this.#closePayload
+      this.#writeClose(payload)
+    }
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#clearCloseTimer()
+    this.#detach()
+    if (!this.socket.destroyed) this.socket.destroy()
+    callback(error)
+  }
+
+  #sendControl(opcode: number, data: string | Uint8Array): boolean {
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    if (!(payload instanceof Uint8Array)) throw new TypeError('control payload must be a string or Uint8Array')
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('control payload over 125 bytes')
+    if (this.#closeSent || this.#error || this.destroyed) return false
+    return this.#encoder.write({ opcode, payload })
+  }
+
+  #writeClose(payload: Buffer): void {
+    this.#closeSent = true
+    this.#encoder.write({ opcode: Opcode.CLOSE, payload })
+    this.#afterCloseStep()
+  }
+
+  /** After each half of the closing handshake: close TCP, or wait for the peer. */
+  #afterCloseStep(): void {
+    if (this.#closeSent && this.#closeReceived) {
+      // The server closes TCP first (section 7.1.1); the client waits for it.
+      if (this.role === 'server' || this.socket.readableEnded) this.#encoder.end()
+    }
+    this.#armCloseTimer()
+  }
+
+  readonly #onItem = (item: AssembledItem): void => {
+    if (this.#closeReceived || this.#error) return
+    if (!(item instanceof ControlFrame)) {
+      if (!this.push(item)) this.#assembler.pause()
+      return
+    }
+    if (item.type === 'ping') {
+      this.emit('ping', item.payload)
+      if (this.#autoPong && !this.#closeSent) this.#queuePong(item.payload)
+    } else if (item.type === 'pong') {
+      this.emit('pong', item.payload)
+    } else {
+      this.#closeReceived = item
+      this.#stopReading()
+      this.emit('closing', item.code, item.reason)
+      if (!this.writableEnded) this.end()
+      else if (this.#closeSent) this.#afterCloseStep()
+    }
+  }
+
+  #queuePong(payload: Buffer): void {
+    // A peer that pings without reading cannot grow our queue: one pong waits, the newest.
+    if (this.#encoder.writableNeedDrain) this.#pendingPong = payload
+    else this.#encoder.write({ opcode: Opcode.PONG, payload })
+  }
+
+  readonly #flushPong = (): void => {
+    const payload = this.#pendingPong
+    this.#pendingPong = null
+    if (payload && !this.#closeSent) this.#encoder.write({ opcode: Opcode.PONG, payload })
+  }
+
+  readonly #onDecoderError = (error: Error): void => {
+    // The frames decoded before the error are still being assembled: fail after them.
+    this.#inboundError = error
+    this.#assembler.end()
+  }
+
+  readonly #onInboundError = (error: Error): void => {
+    if (!this.#closeReceived) this.#fail(error)
+  }
+
+  /** Every frame that arrived has been assembled and read, and no CLOSE was among them. */
+  readonly #onInboundEnd = (): void => {
+    if (this.#closeReceived) return
+    if (this.#inboundError) this.#fail(this.#inboundError)
+    // The stream ended without a CLOSE: an abnormal closure (1006). Close our side too.
+    else this.#encoder.end()
+  }
+
+  readonly #onSocketEnd = (): void => {
+    // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
+    // perhaps) decide what follows, unless there is nothing left to say.
+    if (this.#error || (this.#closeSent && this.#closeReceived)) this.#encoder.end()
+  }
+
+  readonly #onSocketError = (error: Error): void => {
+    if (!(this.#closeSent && this.#closeReceived)) this.#fail(error)
+  }
+
+  readonly #onSocketClose = (): void => {
+    this.#settle()
+  }
+
+  /** Fails the connection (section 7.1.7): CLOSE with the error's status, then close TCP. */
+  #fail(error: Error): void {
+    if (this.#error) return
+    this.#error = error
+    this.#stopReading()
+    const status = (error as { status?: unknown }).status
+    if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
+      this.#closeSent = true
+      this.#encoder.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
+    }
+    this.#encoder.end()
+    this.#armCloseTimer()
+    if (this.socket.destroyed) this.#settle()
+  }
+
+  /** Inbound bytes after a CLOSE or a failure are discarded; we only wait for FIN. */
+  #stopReading(): void {
+    this.socket.unpipe(this.#decoder)
+    this.socket.resume()
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer || this.socket.destroyed) return
+    this.#closeTimer = setTimeout(() => this.socket.destroy(), this.#closeTimeout)
+    this.#closeTimer.unref()
+  }
+
+  #clearCloseTimer(): void {
+    if (this.#closeTimer) clearTimeout(this.#closeTimer)
+    this.#closeTimer = null
+  }
+
+  #detach(): void {
+    this.socket.off('end', this.#onSocketEnd)
+    this.socket.off('error', this.#onSocketError)
+    this.socket.off('close', this.#onSocketClose)
+    this.socket.unpipe(this.#decoder)
+    this.#encoder.unpipe()
+    this.#assembler.off('data', this.#onItem)
+  }
+
+  /** TCP is closed: end the read side, or report the failure once buffered messages are read. */
+  #settle(): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#clearCloseTimer()
+    this.#detach()
+    this.socket.on('error', () => {}) // a late socket error has nowhere left to go
+    const error =
+      this.#error ??
+      (this.writableLength > 0
+        ? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
+          `connection closed with ${this.writableLength} bytes not sent`)
+        : null)
+    if (error) {
+      this.#gate.hold(() => this.destroy(error))
+      return
+    }
+    this.push(null)
+    if (!this.writableEnded) this.end()
+  }
+}
