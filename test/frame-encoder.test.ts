@@ -1,0 +1,98 @@
+import t from 'tap'
+import { FrameDecoder } from '../lib/frame-decoder'
+import { FrameEncoder, type FrameEncoderOptions } from '../lib/frame-encoder'
+import type { FrameSlice } from '../lib/frame'
+import { hex, run } from './helpers/frames'
+
+const encode = async (items: unknown[], options: FrameEncoderOptions = {}) => {
+  const { items: chunks, error } = await run<Buffer>(new FrameEncoder(options), items)
+  if (error) throw error
+  return Buffer.concat(chunks)
+}
+
+/** Decodes what a client-side encoder wrote, as a server would. */
+const decodeAs = async (bytes: Buffer, role: 'server' | 'client') => (await run<FrameSlice>(new FrameDecoder({ role }), [bytes])).items
+
+t.test('server frames match the RFC 6455 section 5.7 examples byte for byte', async (t) => {
+  t.same(await encode(['Hello']), hex('810548656c6c6f'))
+  t.same(await encode([{ opcode: 9, payload: Buffer.from('Hello') }]), hex('890548656c6c6f'))
+  t.same(await encode([Buffer.alloc(256, 0)]), Buffer.concat([hex('827e0100'), Buffer.alloc(256)]))
+  t.same(await encode([Buffer.alloc(65536, 0)]), Buffer.concat([hex('827f0000000000010000'), Buffer.alloc(65536)]))
+})
+
+t.test('picks the 7-, 16- and 64-bit length forms at their boundaries', async (t) => {
+  for (const [length, second, headerLength] of [[125, 125, 2], [126, 126, 4], [65535, 126, 4], [65536, 127, 10]]) {
+    const bytes = await encode([Buffer.alloc(length)])
+    t.equal(bytes[1], second, `length ${length}`)
+    t.equal(bytes.length, headerLength + length)
+  }
+})
+
+t.test('client frames are masked with a fresh key each, and decode back to the payload', async (t) => {
+  const bytes = await encode(['Hello', 'Hello', Buffer.from([1, 2, 3])], { role: 'client' })
+  const frames = await decodeAs(bytes, 'server')
+  t.same(frames.map((f) => [f.opcode, f.masked, f.payload.toString('hex')]), [
+    [1, true, Buffer.from('Hello').toString('hex')],
+    [1, true, Buffer.from('Hello').toString('hex')],
+    [2, true, '010203'],
+  ])
+  const key1 = bytes.subarray(2, 6)
+  const key2 = bytes.subarray(13, 17)
+  t.notSame(key1, key2, 'two frames, two mask keys')
+})
+
+t.test("the caller's buffer is never masked in place", async (t) => {
+  const data = Buffer.from('keep me as I am, please')
+  const copy = Buffer.from(data)
+  const large = Buffer.alloc(100_000, 0x5a)
+  await encode([data, large], { role: 'client' })
+  t.same(data, copy)
+  t.ok(large.every((b) => b === 0x5a))
+})
+
+t.test('a Uint8Array that is not a Buffer is sent as binary, from its own view', async (t) => {
+  const backing = new Uint8Array([9, 9, 1, 2, 3, 9])
+  const frames = await decodeAs(await encode([backing.subarray(2, 5)]), 'client')
+  t.equal(frames[0].opcode, 2)
+  t.same([...frames[0].payload], [1, 2, 3])
+})
+
+t.test('fragmentSize splits text and binary messages into continuation frames', async (t) => {
+  const frames = await decodeAs(await encode(['abcdefghij', Buffer.alloc(7, 1)], { fragmentSize: 4 }), 'client')
+  t.same(frames.map((f) => [f.opcode, f.fin, f.payload.length]), [
+    [1, false, 4], [0, false, 4], [0, true, 2],
+    [2, false, 4], [0, true, 3],
+  ])
+})
+
+t.test('multi-byte text is counted in bytes, not characters', async (t) => {
+  const frames = await decodeAs(await encode(['€'.repeat(50)]), 'client')
+  t.equal(frames[0].length, 150)
+  t.equal(frames[0].payload.toString(), '€'.repeat(50))
+})
+
+t.test('control frames that are too long or not final are refused', async (t) => {
+  await t.rejects(encode([{ opcode: 9, payload: Buffer.alloc(126) }]), RangeError)
+  await t.rejects(encode([{ opcode: 8, fin: false }]), RangeError)
+  await t.rejects(encode([42]), TypeError)
+})
+
+t.test('decoder -> encoder is a frame-level proxy, slice by slice', async (t) => {
+  const source = await encode(['a'.repeat(70_000), { opcode: 9, payload: Buffer.from('p') }, Buffer.alloc(10, 3)], { role: 'client' })
+  const decoder = new FrameDecoder({ role: 'server' })
+  const encoder = new FrameEncoder({ role: 'server' })
+  decoder.pipe(encoder)
+  const out: Buffer[] = []
+  encoder.on('data', (c: Buffer) => out.push(c))
+  const ended = new Promise((r) => encoder.on('end', r))
+  // Slices arrive in pieces: the proxy must re-frame them with the declared length.
+  for (let i = 0; i < source.length; i += 1000) decoder.write(Buffer.from(source.subarray(i, i + 1000)))
+  decoder.end()
+  await ended
+  const frames = await decodeAs(Buffer.concat(out), 'client')
+  const joined = new Map<number, Buffer[]>()
+  for (const f of frames) joined.set(f.opcode, [...(joined.get(f.opcode) ?? []), f.payload])
+  t.equal(Buffer.concat(joined.get(1)!).toString(), 'a'.repeat(70_000))
+  t.equal(Buffer.concat(joined.get(9)!).toString(), 'p')
+  t.same(Buffer.concat(joined.get(2)!), Buffer.alloc(10, 3))
+})
