@@ -286,7 +286,8 @@ export class WebSocketDuplex extends Duplex {
       this.#closeSent = true
       this.#encoder.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
     }
-    this.#encoder.end()
+    // The server closes TCP at once; a client waits for the server to (section 7.1.1).
+    if (this.role === 'server' || this.socket.readableEnded) this.#encoder.end()
     this.#armCloseTimer()
     if (this.socket.destroyed) this.#settle()
   }
