@@ -15,6 +15,7 @@ import type { Socket } from 'node:net'
 import { Duplex } from 'readable-stream'
 import { encodeClosePayload, isValidCloseCode } from './close'
 import { ControlFrame } from './control-frame'
+import { channels } from './diagnostics'
 import { DrainGate } from './drain-gate'
 import { CloseStatus, WebSocketError } from './errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from './frame'
@@ -47,6 +48,8 @@ export interface WebSocketDuplexOptions {
 }
 
 export type WebSocketMessage = string | Buffer
+
+const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
 
 export class WebSocketDuplex extends Duplex {
   readonly socket: Socket
@@ -111,6 +114,8 @@ export class WebSocketDuplex extends Duplex {
     socket.pipe(this.#decoder).pipe(this.#assembler)
     // Ending the encoder ends the TCP connection, after the bytes before it.
     this.#encoder.pipe(socket)
+    if (socket.destroyed) process.nextTick(this.#onSocketClose)
+    if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
   }
 
   /** The peer's close code: 1005 if its CLOSE had none, 1006 if none came. */
@@ -163,10 +168,13 @@ export class WebSocketDuplex extends Duplex {
     if (!this.#closeReceived && !this.#error) this.#assembler.resume()
   }
 
-  override _write(chunk: string | Buffer, _encoding: string, callback: (error?: Error | null) => void): void {
+  override _write(chunk: string | Buffer, encoding: string, callback: (error?: Error | null) => void): void {
     // While failing, writes are held; destroy() reports them.
     if (this.#error) return
-    if (this.#encoder.write(chunk)) callback()
+    // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
+    const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
+    if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
+    if (this.#encoder.write(message)) callback()
     else this.#encoder.once('drain', () => callback())
   }
 
@@ -183,6 +191,9 @@ export class WebSocketDuplex extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    if (channels.close.hasSubscribers) {
+      channels.close.publish({ connection: this, code: this.closeCode, reason: this.closeReason, error })
+    }
     this.#clearCloseTimer()
     this.#detach()
     if (!this.socket.destroyed) this.socket.destroy()
@@ -214,6 +225,7 @@ export class WebSocketDuplex extends Duplex {
 
   readonly #onItem = (item: AssembledItem): void => {
     if (this.#closeReceived || this.#error) return
+    if (channels.received.hasSubscribers) channels.received.publish({ connection: this, data: item })
     if (!(item instanceof ControlFrame)) {
       if (!this.push(item)) this.#assembler.pause()
       return
@@ -227,6 +239,8 @@ export class WebSocketDuplex extends Duplex {
       this.#closeReceived = item
       this.#stopReading()
       this.emit('closing', item.code, item.reason)
+      // Our answer may wait behind writes the peer is not reading: bound that too.
+      this.#armCloseTimer()
       if (!this.writableEnded) this.end()
       else if (this.#closeSent) this.#afterCloseStep()
     }
