@@ -15,6 +15,7 @@ import type { Socket } from 'node:net'
 import { Duplex } from 'readable-stream'
 import { encodeClosePayload, isValidCloseCode } from './close'
 import { ControlFrame } from './control-frame'
+import { pipeCorked } from './corked-pipe'
 import { channels } from './diagnostics'
 import { DrainGate } from './drain-gate'
 import { CloseStatus, WebSocketError } from './errors'
@@ -75,6 +76,7 @@ export class WebSocketDuplex extends Duplex {
   /** At most one automatic PONG waits while the socket is backed up. */
   #pendingPong: Buffer | null = null
   #settled = false
+  #unpipeEncoder: () => void
 
   constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
     super({
@@ -113,7 +115,7 @@ export class WebSocketDuplex extends Duplex {
     if (options.head && options.head.length > 0) this.#decoder.write(options.head)
     socket.pipe(this.#decoder).pipe(this.#assembler)
     // Ending the encoder ends the TCP connection, after the bytes before it.
-    this.#encoder.pipe(socket)
+    this.#unpipeEncoder = pipeCorked(this.#encoder, socket)
     if (socket.destroyed) process.nextTick(this.#onSocketClose)
     if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
   }
@@ -328,7 +330,7 @@ export class WebSocketDuplex extends Duplex {
     this.socket.off('error', this.#onSocketError)
     this.socket.off('close', this.#onSocketClose)
     this.socket.unpipe(this.#decoder)
-    this.#encoder.unpipe()
+    this.#unpipeEncoder()
     this.#assembler.off('data', this.#onItem)
   }
 

@@ -1,0 +1,37 @@
+/**
+ * Pipes the encoder's bytes into the socket like `readable.pipe()`, but
+ * corks the socket for the rest of the tick on the first write, so the frames
+ * produced while handling one read (a burst of echoes, header and payload of
+ * one large frame) leave in a single writev instead of a syscall each.
+ */
+import type { Socket } from 'node:net'
+import type { Readable } from 'readable-stream'
+
+export function pipeCorked(source: Readable, socket: Socket): () => void {
+  let corked = false
+  const uncork = () => {
+    corked = false
+    socket.uncork()
+  }
+  const onData = (chunk: Buffer) => {
+    if (socket.destroyed) return
+    if (!corked) {
+      corked = true
+      socket.cork()
+      process.nextTick(uncork)
+    }
+    if (!socket.write(chunk)) source.pause()
+  }
+  const onDrain = () => source.resume()
+  const onEnd = () => {
+    if (!socket.destroyed) socket.end()
+  }
+  source.on('data', onData)
+  source.on('end', onEnd)
+  socket.on('drain', onDrain)
+  return () => {
+    source.off('data', onData)
+    source.off('end', onEnd)
+    socket.off('drain', onDrain)
+  }
+}
