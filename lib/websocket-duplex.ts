@@ -340,7 +340,6 @@ export class WebSocketDuplex extends Duplex {
     this.#settled = true
     this.#clearCloseTimer()
     this.#detach()
-    this.socket.on('error', () => {}) // a late socket error has nowhere left to go
     const error =
       this.#error ??
       (this.writableLength > 0
