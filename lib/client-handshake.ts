@@ -91,6 +91,8 @@ export function clientFromUpgrade(
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
+    // Like the server side's socket: each direction closes on its own, as proxies need.
+    tcp.allowHalfOpen = true
     return tcp
   }
   const { protocols: _protocols, raw: _raw, ...duplexOptions } = options

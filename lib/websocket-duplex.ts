@@ -102,7 +102,11 @@ export class WebSocketDuplex extends Duplex {
 
     this.#decoder.on('error', this.#onDecoderError)
     this.#assembler.on('error', this.#onInboundError)
+    // Held until the caller has had a turn: frames that came with the
+    // handshake must not fire events before `await connect()` returns.
+    this.#assembler.pause()
     this.#assembler.on('data', this.#onItem)
+    setImmediate(() => this._read())
     this.#assembler.on('end', this.#onInboundEnd)
     this.#encoder.on('error', this.#onInboundError)
     this.#encoder.on('drain', this.#flushPong)
@@ -168,6 +172,24 @@ export class WebSocketDuplex extends Duplex {
 
   override _read(): void {
     if (!this.#closeReceived && !this.#error) this.#assembler.resume()
+  }
+
+  /**
+   * A write after the closing handshake has begun fails (callback and
+   * 'error'), but does not tear down the handshake in progress.
+   */
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (!this.writableEnded || this.destroyed) {
+      return super.write(chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)
+    }
+    const done = typeof encoding === 'function' ? encoding : callback
+    const error = new WebSocketError('WS_ERR_WRITE_AFTER_CLOSE', CloseStatus.ABNORMAL,
+      'cannot send: the closing handshake has begun')
+    process.nextTick(() => {
+      if (typeof done === 'function') done(error)
+      this.emit('error', error)
+    })
+    return false
   }
 
   override _write(chunk: string | Buffer, encoding: string, callback: (error?: Error | null) => void): void {

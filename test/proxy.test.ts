@@ -1,0 +1,176 @@
+/**
+ * Proxies built from the public pieces: a message-level proxy that pipes two
+ * duplexes into each other, a byte-level proxy over raw sockets, and a
+ * frame-level proxy made of a decoder and an encoder in each direction.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { pipeline, type Duplex as NodeDuplex } from 'node:stream'
+import t from 'tap'
+import { connect } from '../lib/client-handshake'
+import { FrameDecoder } from '../lib/frame-decoder'
+import { FrameEncoder } from '../lib/frame-encoder'
+import { accept } from '../lib/server-handshake'
+import type { WebSocketDuplex } from '../lib/websocket-duplex'
+import { listen, serve } from './helpers/ws-pair'
+import { closedWithin, nextEvent, record, until, within, type Recording } from './helpers/ws-wait'
+
+/** An echo backend that records each connection it accepts. */
+async function echoBackend() {
+  const connections: Array<{ ws: WebSocketDuplex; rec: Recording }> = []
+  const listening = await serve({}, (ws) => {
+    const rec = record(ws)
+    ws.on('data', (message: string | Buffer) => ws.write(message))
+    connections.push({ ws, rec })
+  })
+  return { listening, connections }
+}
+
+const MESSAGES = () => ['hello', '', 'ünïcödé ✓', Buffer.from([0, 1, 2, 255]), Buffer.alloc(0), randomBytes(300 * 1024)]
+
+t.test('message-level proxy: pipeline(a, b, a)', async (t) => {
+  const backend = await echoBackend()
+  t.teardown(() => backend.listening.close())
+  const legs: Array<{ front: WebSocketDuplex; back: WebSocketDuplex; done: Promise<Error | null | undefined> }> = []
+  const front = await serve({}, (a) => {
+    a.on('error', () => {})
+    void connect(backend.listening.url).then((b) => {
+      b.on('error', () => {})
+      // The duplex is typed after readable-stream, not node:stream; at run time it is one.
+      const [front, back] = [a, b] as unknown as NodeDuplex[]
+      const done = new Promise<Error | null | undefined>((resolve) => pipeline(front, back, front, resolve))
+      legs.push({ front: a, back: b, done })
+    })
+  })
+  t.teardown(() => front.close())
+
+  const client = await within(connect(front.url), 5000, 'connect through the proxy')
+  t.teardown(() => client.destroy())
+  const c = record(client)
+  const sent = MESSAGES()
+  for (const message of sent) client.write(message)
+  await until(() => c.messages.length === sent.length, 10000, 'every echo')
+  t.strictSame(c.messages, sent, 'messages round-trip through the proxy, types kept')
+
+  await until(() => legs.length === 1 && backend.connections.length === 1, 5000, 'both legs')
+  const backLeg = backend.connections[0]
+  const backRec = record(legs[0].back, { read: false })
+  client.close(1000)
+  await closedWithin(c, 5000, "the client's close")
+  const [backendCode] = await closedWithin(backLeg.rec, 5000, "the backend's close")
+  t.equal(backendCode, 1000, 'the backend saw a clean close')
+  await closedWithin(backRec, 5000, "the proxy's backend leg to close")
+  t.ok(legs[0].front.destroyed && legs[0].back.destroyed, 'both proxy legs are closed')
+  // The front leg has closed completely before the backend leg's read side ends,
+  // which pipeline() calls a premature close; anything else would be a real failure.
+  const error = (await within(legs[0].done, 5000, 'the pipeline to finish')) as (Error & { code?: string }) | undefined
+  t.ok(!error || error.code === 'ERR_STREAM_PREMATURE_CLOSE', `the pipeline ended without a protocol or socket error (${error?.code})`)
+})
+
+/** A proxy that joins the client's socket and the backend's socket as given by `join`. */
+async function socketProxy(backendUrl: string, join: (front: Socket, back: Socket, done: (error?: Error | null) => void) => void) {
+  const finished: Array<Error | null | undefined> = []
+  const listening = await listen((req, socket, head) => {
+    const front = accept(req, socket, head, { raw: true })
+    front.on('error', () => {})
+    void connect(backendUrl, { raw: true }).then((back) => {
+      back.on('error', () => {})
+      join(front, back, (error) => finished.push(error))
+    })
+  })
+  return { listening, finished }
+}
+
+const rawJoin = (front: Socket, back: Socket, done: (error?: Error | null) => void) => {
+  pipeline(front, back, front, (error) => done(error))
+}
+
+const frameJoin = (front: Socket, back: Socket, done: (error?: Error | null) => void) => {
+  pipeline(
+    front,
+    new FrameDecoder({ role: 'server' }), // the client's masked frames
+    new FrameEncoder({ role: 'client' }), // re-masked for the backend
+    back,
+    new FrameDecoder({ role: 'client' }), // the backend's unmasked frames
+    new FrameEncoder({ role: 'server' }),
+    front,
+    (error) => done(error),
+  )
+}
+
+for (const [kind, join] of [['raw-mode', rawJoin], ['frame-level', frameJoin]] as const) {
+  t.test(`${kind} proxy passes everything through untouched`, async (t) => {
+    const backend = await echoBackend()
+    t.teardown(() => backend.listening.close())
+    const proxy = await socketProxy(backend.listening.url, join)
+    t.teardown(() => proxy.listening.close())
+
+    for (const fragmentSize of [undefined, 1000]) {
+      t.test(fragmentSize ? `messages sent in ${fragmentSize}-byte fragments` : 'whole messages', async (t) => {
+        const client = await within(connect(proxy.listening.url, { fragmentSize }), 5000, 'connect through the proxy')
+        t.teardown(() => client.destroy())
+        const c = record(client)
+        const sent = MESSAGES()
+        for (const message of sent) client.write(message)
+        await until(() => c.messages.length === sent.length, 10000, 'every echo')
+        t.strictSame(c.messages, sent, 'text and binary round-trip, types kept')
+        client.close(1000)
+        await closedWithin(c)
+      })
+    }
+
+    t.test('ping and pong, both ways', async (t) => {
+      const before = backend.connections.length
+      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
+      t.teardown(() => client.destroy())
+      const c = record(client)
+      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
+      const back = backend.connections[before]
+
+      const clientPong = nextEvent<[Buffer]>(client, 'pong')
+      client.ping('through the proxy')
+      t.equal((await clientPong)[0].toString(), 'through the proxy', "the backend's pong reached the client")
+      t.strictSame(back.rec.pings.map(String), ['through the proxy'], 'the ping reached the backend')
+
+      const backendPong = nextEvent<[Buffer]>(back.ws, 'pong')
+      back.ws.ping(Buffer.from([7, 7, 7]))
+      t.strictSame((await backendPong)[0], Buffer.from([7, 7, 7]), "the client's pong reached the backend")
+      t.strictSame(c.pings, [Buffer.from([7, 7, 7])], 'the ping reached the client')
+      client.close()
+      await closedWithin(c)
+      await closedWithin(back.rec)
+    })
+
+    t.test('a close code and reason from the client reach the backend', async (t) => {
+      const before = backend.connections.length
+      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
+      t.teardown(() => client.destroy())
+      const c = record(client)
+      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
+      const back = backend.connections[before]
+      client.close(4002, 'closed through the proxy')
+      t.strictSame(await closedWithin(back.rec), [4002, 'closed through the proxy'], "the backend's close")
+      const [code] = await closedWithin(c)
+      t.equal(code, 4002, "the backend's echo reached the client")
+    })
+
+    t.test('a close code and reason from the backend reach the client', async (t) => {
+      const before = backend.connections.length
+      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
+      t.teardown(() => client.destroy())
+      const c = record(client)
+      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
+      const back = backend.connections[before]
+      back.ws.close(4003, 'the backend is done')
+      t.strictSame(await closedWithin(c), [4003, 'the backend is done'], "the client's close")
+      t.strictSame(c.closing, [[4003, 'the backend is done']])
+      const [code] = await closedWithin(back.rec)
+      t.equal(code, 4003, "the client's echo reached the backend")
+    })
+
+    t.test('a clean close ends each proxy pipeline without error', async (t) => {
+      await until(() => proxy.finished.length === backend.connections.length, 5000, 'every pipeline to finish')
+      t.strictSame(proxy.finished.filter((error) => error), [], 'no pipeline failed')
+    })
+  })
+}
