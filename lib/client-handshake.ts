@@ -8,13 +8,16 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from './errors'
-import { hasToken, isToken, parseTokenList } from './header-tokens'
+import { hasToken, isToken } from './header-tokens'
 import { acceptKey, generateKey } from './handshake-key'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from './limits'
 import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
-  /** The subprotocols offered in the request; read from the request when not given. */
+  /**
+   * The subprotocols the request offered, so that a choice outside them is
+   * refused. Not given: the server's choice is taken as it is.
+   */
   protocols?: string | readonly string[]
   /** Return the socket itself after the handshake, for byte-level proxies. */
   raw?: boolean
@@ -43,13 +46,6 @@ function offeredProtocols(protocols: string | readonly string[] | undefined): st
   return list
 }
 
-function fromRequest(res: IncomingMessage): string[] {
-  const req = (res as IncomingMessage & { req?: http.ClientRequest }).req
-  const header = req?.getHeader('sec-websocket-protocol')
-  if (header === undefined) return []
-  return parseTokenList(Array.isArray(header) ? header.join(',') : String(header)) ?? []
-}
-
 export function clientFromUpgrade(
   res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options: ClientUpgradeOptions & { raw: true },
 ): Socket
@@ -68,6 +64,24 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
+  const protocol = checkResponse(res, key, options.protocols)
+  const tcp = socket as Socket
+  if (options.raw) {
+    if (head.length > 0) tcp.unshift(head)
+    // Like the server side's socket: each direction closes on its own, as proxies need.
+    tcp.allowHalfOpen = true
+    return tcp
+  }
+  const { protocols: _protocols, raw: _raw, ...duplexOptions } = options
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head })
+}
+
+/**
+ * Checks a handshake response; returns the chosen subprotocol. `offered`
+ * undefined means the offer is unknown (Node's 'upgrade' event does not lead
+ * back to the request), and then the server's choice is taken as it is.
+ */
+function checkResponse(res: IncomingMessage, key: string, offered: string | readonly string[] | undefined): string | null {
   if (res.statusCode !== 101) {
     throw new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', `expected status 101, got ${res.statusCode}`, res.statusCode)
   }
@@ -80,23 +94,17 @@ export function clientFromUpgrade(
   if (res.headers['sec-websocket-accept'] !== acceptKey(key)) {
     throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Sec-WebSocket-Accept does not match the key sent')
   }
-  const offered = options.protocols === undefined ? fromRequest(res) : offeredProtocols(options.protocols)
   const chosen = res.headers['sec-websocket-protocol']
-  if (chosen !== undefined && !offered.includes(chosen)) {
-    throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
+  if (chosen !== undefined) {
+    if (!isToken(chosen)) throw new HandshakeError('WS_ERR_HANDSHAKE', 'invalid Sec-WebSocket-Protocol in the response')
+    if (offered !== undefined && !offeredProtocols(offered).includes(chosen)) {
+      throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
+    }
   }
   if (res.headers['sec-websocket-extensions'] !== undefined) {
     throw new HandshakeError('WS_ERR_HANDSHAKE', 'server chose an extension, and none was offered')
   }
-  const tcp = socket as Socket
-  if (options.raw) {
-    if (head.length > 0) tcp.unshift(head)
-    // Like the server side's socket: each direction closes on its own, as proxies need.
-    tcp.allowHalfOpen = true
-    return tcp
-  }
-  const { protocols: _protocols, raw: _raw, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol: chosen ?? null, head })
+  return chosen ?? null
 }
 
 export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
@@ -155,11 +163,17 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
         reject(error)
       }
     })
+    // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
     request.on('response', (res) => {
       done()
       res.resume()
       request.destroy()
-      reject(new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', `expected status 101, got ${res.statusCode}`, res.statusCode))
+      try {
+        checkResponse(res, key, protocols)
+        reject(new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols'))
+      } catch (error) {
+        reject(error)
+      }
     })
     request.on('error', (error) => {
       done()

@@ -15,5 +15,7 @@ export function acceptKey(key: string): string {
 
 /** Whether `key` is the base64 encoding of exactly 16 bytes, in canonical form. */
 export function isValidKey(key: string): boolean {
-  return key.length === 24 && Buffer.from(key, 'base64').toString('base64') === key
+  if (key.length !== 24) return false
+  const bytes = Buffer.from(key, 'base64')
+  return bytes.length === 16 && bytes.toString('base64') === key
 }

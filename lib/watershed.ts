@@ -38,6 +38,7 @@ export class WatershedConnection extends EventEmitter {
   readonly duplex: WebSocketDuplex
   #failed = false
   #reset = false
+  #destroyed = false
 
   constructor(duplex: WebSocketDuplex) {
     super()
@@ -60,7 +61,7 @@ export class WatershedConnection extends EventEmitter {
     })
     duplex.on('close', (code: number, reason: string) => {
       const received = code !== 1006
-      if (!received && !this.#failed && !this.#reset) this.emit('connectionReset')
+      if (!received && !this.#failed && !this.#reset && !this.#destroyed) this.emit('connectionReset')
       if (received && code !== 1005) this.emit('end', CLOSE_CODE_NAMES[code] ?? String(code), reason, code)
       else this.emit('end', null, received ? reason : null, received ? code : null)
     })
@@ -83,6 +84,7 @@ export class WatershedConnection extends EventEmitter {
 
   /** Public: destroys the socket at once, without a CLOSE frame. */
   destroy(): void {
+    this.#destroyed = true
     this.duplex.destroy()
   }
 }
