@@ -40,6 +40,13 @@ export interface WebSocketDuplexOptions {
   fragmentSize?: number
   /** How long to wait for the peer's part of the closing handshake, in ms. Default 5000. */
   closeTimeout?: number
+  /**
+   * Keep the write side open after the peer's CLOSE until end() is called
+   * (still bounded by closeTimeout), so a proxy can finish its other leg
+   * first. Default false: the CLOSE is answered once the reader has read
+   * every message before it.
+   */
+  allowHalfOpen?: boolean
   /** Answer each PING with a PONG. Default true. */
   autoPong?: boolean
   /** Messages buffered on the read side before the socket is paused. Default 16. */
@@ -76,13 +83,19 @@ export class WebSocketDuplex extends Duplex {
   /** At most one automatic PONG waits while the socket is backed up. */
   #pendingPong: Buffer | null = null
   #settled = false
+  /** The read side has been ended (push(null)). */
+  #eof = false
+  /** 'finish' waits for the connection to be closed, so end()'s callback means closed. */
+  #finalCallback: (() => void) | null = null
   #unpipeEncoder: () => void
 
   constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
     super({
       readableObjectMode: true,
       decodeStrings: false,
-      allowHalfOpen: true,
+      // Not half-open by default: once the reader has read past the peer's
+      // CLOSE, the write side ends and our CLOSE answers it (section 5.5.1).
+      allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       writableHighWaterMark: options.writableHighWaterMark ?? 16 * 1024,
     })
@@ -211,7 +224,8 @@ export class WebSocketDuplex extends Duplex {
         : this.#closePayload
       this.#writeClose(payload)
     }
-    callback()
+    if (this.#settled) callback()
+    else this.#finalCallback = () => callback()
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
@@ -263,10 +277,10 @@ export class WebSocketDuplex extends Duplex {
       this.#closeReceived = item
       this.#stopReading()
       this.emit('closing', item.code, item.reason)
-      // Our answer may wait behind writes the peer is not reading: bound that too.
+      // Our answer may wait behind unread messages or writes: bound that too.
       this.#armCloseTimer()
-      if (!this.writableEnded) this.end()
-      else if (this.#closeSent) this.#afterCloseStep()
+      this.#endReadable()
+      if (this.#closeSent) this.#afterCloseStep()
     }
   }
 
@@ -372,7 +386,17 @@ export class WebSocketDuplex extends Duplex {
       this.#gate.hold(() => this.destroy(error))
       return
     }
+    // Clean: 'finish' now, 'end' once the reader is through; then 'close'.
+    this.#endReadable()
+    const finish = this.#finalCallback
+    this.#finalCallback = null
+    if (finish) finish()
+    else if (!this.writableEnded) this.end()
+  }
+
+  #endReadable(): void {
+    if (this.#eof) return
+    this.#eof = true
     this.push(null)
-    if (!this.writableEnded) this.end()
   }
 }

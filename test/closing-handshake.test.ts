@@ -1,0 +1,91 @@
+/**
+ * How the read side's end, the write side's end and the closing handshake fit
+ * together: the peer's CLOSE ends the read side, the reader reads past it,
+ * and only then does our CLOSE answer it (unless the duplex is half-open).
+ */
+import { once } from 'node:events'
+import t from 'tap'
+import { pair } from './helpers/ws-pair'
+import { delay, nextEvent, within } from './helpers/ws-wait'
+
+t.test('a plain echo loop answers every message that came just before the peer CLOSE', async (t) => {
+  const p = await pair()
+  t.teardown(p.cleanup)
+  const errors: Error[] = []
+  p.server.on('error', (error) => errors.push(error))
+  const echoing = (async () => {
+    for await (const message of p.server) p.server.write(message)
+  })()
+  const received: unknown[] = []
+  p.client.on('data', (message) => received.push(message))
+  // Both messages and the CLOSE leave in one burst, so they arrive together.
+  p.client.write('a')
+  p.client.write(Buffer.from('b'))
+  p.client.close(4000, 'bye')
+  const [code, reason] = await nextEvent<[number, string]>(p.client, 'close')
+  await within(echoing, 5000, 'the echo loop to end')
+  t.same(received, ['a', Buffer.from('b')], 'both echoes went out before our CLOSE')
+  t.equal(code, 4000, 'the server answered with the client code')
+  t.equal(reason, '')
+  t.same(errors, [], 'no write failed')
+})
+
+t.test('the CLOSE is answered only once the reader has read past it', async (t) => {
+  const p = await pair()
+  t.teardown(p.cleanup)
+  p.client.resume()
+  p.client.write('unread')
+  p.client.close(1000)
+  await nextEvent(p.server, 'closing')
+  await delay(50)
+  t.equal(p.server.writableEnded, false, 'the write side is still open while a message waits to be read')
+  t.equal(p.server.read(), 'unread')
+  t.equal(p.server.read(), null)
+  await nextEvent(p.server, 'end')
+  const [code] = await nextEvent<[number]>(p.client, 'close')
+  t.equal(code, 1000)
+})
+
+t.test("end()'s callback and 'finish' come once the connection has closed", async (t) => {
+  const p = await pair()
+  t.teardown(p.cleanup)
+  p.server.resume()
+  p.client.resume()
+  let socketClosedFirst = false
+  const closed = nextEvent(p.client, 'close')
+  const finished = new Promise<void>((resolve) => p.client.end(() => {
+    socketClosedFirst = p.client.socket.destroyed
+    resolve()
+  }))
+  await within(finished, 5000, "end()'s callback")
+  t.ok(socketClosedFirst, 'the TCP connection had closed when end() called back')
+  await closed
+})
+
+t.test('allowHalfOpen keeps the write side open after the peer CLOSE until end()', async (t) => {
+  const p = await pair({ server: { allowHalfOpen: true, closeTimeout: 5000 } })
+  t.teardown(p.cleanup)
+  const received: unknown[] = []
+  p.client.on('data', (message) => received.push(message))
+  p.server.resume()
+  p.client.close(4001, 'done sending')
+  await once(p.server, 'end')
+  await delay(50)
+  t.equal(p.server.writableEnded, false, 'still writable after the read side ended')
+  p.server.write('a last word')
+  p.server.end()
+  const [code] = await nextEvent<[number]>(p.client, 'close')
+  t.same(received, ['a last word'], 'sent after the CLOSE arrived, before our answer')
+  t.equal(code, 4001)
+})
+
+t.test('a half-open duplex that never ends is closed by closeTimeout', async (t) => {
+  const p = await pair({ server: { allowHalfOpen: true, closeTimeout: 200 } })
+  t.teardown(p.cleanup)
+  p.server.resume()
+  p.client.resume()
+  p.client.close(1000)
+  const [code] = await within(once(p.server, 'close'), 3000, "the server's close")
+  t.equal(code, 1000, 'it had received the CLOSE')
+  t.ok(p.server.socket.destroyed)
+})
