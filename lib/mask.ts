@@ -7,6 +7,37 @@ import { randomFillSync } from 'node:crypto'
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
+interface NativeMask {
+  mask(source: Buffer, mask: Buffer, output: Buffer, offset: number, length: number): void
+}
+
+/**
+ * The optional `bufferutil` package masks with SIMD, about ten times faster
+ * than the word loop below from 1 KiB up. Used when its native build loaded
+ * (not its own byte-loop fallback) unless WATERSHED_NO_BUFFERUTIL is set.
+ */
+function loadNative(): NativeMask | null {
+  if (process.env.WATERSHED_NO_BUFFERUTIL) return null
+  try {
+    const native = require('bufferutil') as NativeMask
+    const fallback = require('bufferutil/fallback') as NativeMask
+    return native.mask === fallback.mask ? null : native
+  } catch {
+    return null
+  }
+}
+
+const native = loadNative()
+/** Below this length a native call costs more than the loop. */
+const NATIVE_THRESHOLD = 64
+const rotated = Buffer.alloc(4)
+
+/** Whether masking runs on the native `bufferutil` build. */
+export const nativeMasking = native !== null
+
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
 /** Below this many bytes, word views cost more than they save. */
 const WORD_THRESHOLD = 32
 
@@ -16,6 +47,17 @@ const WORD_THRESHOLD = 32
  * payload that arrives in slices is unmasked as if it had come whole.
  */
 export function applyMask(source: Uint8Array, key: Uint8Array, offset: number, target: Uint8Array): void {
+  const length = source.length
+  if (native !== null && length >= NATIVE_THRESHOLD) {
+    for (let i = 0; i < 4; i++) rotated[i] = key[(offset + i) & 3]
+    native.mask(asBuffer(source), rotated, asBuffer(target), 0, length)
+    return
+  }
+  wordMask(source, key, offset, target)
+}
+
+/** The portable path: 32-bit words where alignment allows, bytes elsewhere. */
+export function wordMask(source: Uint8Array, key: Uint8Array, offset: number, target: Uint8Array): void {
   const length = source.length
   if (length < WORD_THRESHOLD) {
     for (let i = 0; i < length; i++) target[i] = source[i] ^ key[(offset + i) & 3]
