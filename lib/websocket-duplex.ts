@@ -8,8 +8,9 @@
  * handshake (RFC 6455 section 7), and turns protocol errors into the close
  * code the RFC assigns. Ending the write side (`end()` or `close(code,
  * reason)`) sends the CLOSE frame after every message written before it.
- * The read side ends once the TCP connection has closed; a protocol error is
- * emitted after the messages that arrived before it have been read.
+ * The peer's CLOSE ends the read side, and is answered once the reader has
+ * read past it. 'finish' waits for the TCP connection to close; a protocol
+ * error is emitted after the messages that arrived before it have been read.
  */
 import type { Socket } from 'node:net'
 import { Duplex } from 'readable-stream'
@@ -114,14 +115,14 @@ export class WebSocketDuplex extends Duplex {
     this.#encoder = new FrameEncoder({ role: this.role, fragmentSize: options.fragmentSize })
 
     this.#decoder.on('error', this.#onDecoderError)
-    this.#assembler.on('error', this.#onInboundError)
+    this.#assembler.on('error', this.#onStageError)
     // Held until the caller has had a turn: frames that came with the
     // handshake must not fire events before `await connect()` returns.
     this.#assembler.pause()
     this.#assembler.on('data', this.#onItem)
     setImmediate(() => this._read())
     this.#assembler.on('end', this.#onInboundEnd)
-    this.#encoder.on('error', this.#onInboundError)
+    this.#encoder.on('error', this.#onStageError)
     this.#encoder.on('drain', this.#flushPong)
     socket.on('end', this.#onSocketEnd)
     socket.on('error', this.#onSocketError)
@@ -302,7 +303,7 @@ export class WebSocketDuplex extends Duplex {
     this.#assembler.end()
   }
 
-  readonly #onInboundError = (error: Error): void => {
+  readonly #onStageError = (error: Error): void => {
     if (!this.#closeReceived) this.#fail(error)
   }
 
