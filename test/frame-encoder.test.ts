@@ -96,3 +96,12 @@ t.test('decoder -> encoder is a frame-level proxy, slice by slice', async (t) =>
   t.equal(Buffer.concat(joined.get(9)!).toString(), 'p')
   t.same(Buffer.concat(joined.get(2)!), Buffer.alloc(10, 3))
 })
+
+t.test('long text, ASCII or not, is framed with its exact UTF-8 length in both roles', async (t) => {
+  const texts = ['a'.repeat(5000), 'é'.repeat(3000), `${'a'.repeat(2000)}€`, `${'b'.repeat(1500)}\ud800`, '𝄞'.repeat(700)]
+  for (const role of ['server', 'client'] as const) {
+    const frames = await decodeAs(await encode(texts, { role }), role === 'client' ? 'server' : 'client')
+    t.same(frames.map((f) => f.length), texts.map((x) => Buffer.byteLength(x)), `${role}: declared lengths`)
+    t.same(frames.map((f) => f.payload.toString()), texts.map((x) => Buffer.from(x).toString()), `${role}: payloads`)
+  }
+})

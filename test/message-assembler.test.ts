@@ -191,3 +191,10 @@ t.test('a control frame split across reads is passed on whole', async (t) => {
   const { items } = await assemble([bytes.subarray(0, 9), bytes.subarray(9, 12), bytes.subarray(12)].map((b) => Buffer.from(b)))
   t.same(show(items), ['ping:split ping payload'])
 })
+
+t.test('long text messages decode alike whether ASCII or not', async (t) => {
+  const texts = ['a'.repeat(4096), `${'a'.repeat(4095)}é`, 'κόσμε'.repeat(500), '\u007f'.repeat(2000)]
+  const { items, error } = await assemble(texts.map((text) => clientFrame({ opcode: 1, payload: text })))
+  t.equal(error, null)
+  t.same(items, texts)
+})
