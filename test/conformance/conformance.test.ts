@@ -7,7 +7,8 @@
  * client, its client by the fuzzing server; every case run is a subtest whose
  * verdict must be strictly OK, and a failure prints why.
  *
- * What CI runs: by default a fast subset (see ./plan.ts): every case in
+ * What runs: `npm test` runs a fast subset by default (see ./plan.ts); CI
+ * (.ci/run) sets CONFORMANCE=full and runs everything. The subset: every case in
  * whole and random delivery, the UTF-8 stress cases also one fragment per
  * byte, all of section 9, 1-byte delivery for cases of at most 16 KiB, and
  * the never-closing-server check for the first case of each family. It takes
