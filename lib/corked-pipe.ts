@@ -7,6 +7,9 @@
 import type { Socket } from 'node:net'
 import type { Readable } from 'readable-stream'
 
+/** Bytes the socket may hold queued before the encoder is paused. */
+const MAX_QUEUED = 256 * 1024
+
 export function pipeCorked(source: Readable, socket: Socket): () => void {
   let corked = false
   const uncork = () => {
@@ -20,7 +23,9 @@ export function pipeCorked(source: Readable, socket: Socket): () => void {
       socket.cork()
       process.nextTick(uncork)
     }
-    if (!socket.write(chunk)) source.pause()
+    // Past the socket's own mark, let a few frames gather before pausing, so a
+    // burst can leave in one writev; memory stays bounded by MAX_QUEUED.
+    if (!socket.write(chunk) && socket.writableLength >= MAX_QUEUED) source.pause()
   }
   const onDrain = () => source.resume()
   const onEnd = () => {
