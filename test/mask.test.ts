@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
 import t from 'tap'
 import { applyMask, nativeMasking, wordMask } from '../lib/mask'
 
@@ -30,9 +32,21 @@ t.test(`${name} matches a byte-by-byte XOR for every length, offset and alignmen
 })
 }
 
-t.test('reports whether the native mask is in use', async (t) => {
-  t.type(nativeMasking, 'boolean')
-  t.comment(`native masking: ${nativeMasking}`)
+t.test('uses the native mask exactly when its build loads, unless told not to', async (t) => {
+  let nativeBuild = false
+  try {
+    nativeBuild = require('bufferutil').mask !== require('bufferutil/fallback').mask
+  } catch {
+    nativeBuild = false
+  }
+  t.equal(nativeMasking, nativeBuild && !process.env.WATERSHED_NO_BUFFERUTIL)
+  // A fresh process with the switch set must take the word loop.
+  const probe = "require('./lib/mask').nativeMasking"
+  const out = execFileSync(process.execPath, [...process.execArgv, '-p', probe], {
+    cwd: resolve(__dirname, '..'),
+    env: { ...process.env, WATERSHED_NO_BUFFERUTIL: '1' },
+  })
+  t.equal(String(out).trim(), 'false')
 })
 
 t.test('masks in place when source and target are the same buffer', async (t) => {
