@@ -22,8 +22,8 @@ export interface FrameEncoderOptions {
   readableHighWaterMark?: number
 }
 
-/** Up to this size header and payload are copied into one buffer: cheaper than a second write. */
-const COPY_LIMIT = 16 * 1024
+/** Up to this size header and payload are copied into one buffer; above it they leave as two chunks of one corked writev. */
+const COPY_LIMIT = 2 * 1024
 
 export type Outbound = string | Uint8Array | OutboundFrame
 
