@@ -73,7 +73,7 @@ function createSortServer(log = console.log) {
     })
     // When sort's output ends, pipeline() ends ws: that sends CLOSE 1000.
     pipeline(sort.stdout, splitLines(), ws, (error) => {
-      log(error ? `[server] output failed: ${error.code ?? ''} ${error.message}` : '[server] all sorted lines sent; closing')
+      log(error ? `[server] output failed: ${error.code ?? ''} ${error.message}` : '[server] all sorted lines sent; connection closed')
     })
   })
   return server
