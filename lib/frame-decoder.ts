@@ -76,7 +76,7 @@ export class FrameDecoder extends Transform {
     this.#gate = new DrainGate(this)
   }
 
-  override read(size?: number): FrameSlice | null {
+  override read(size?: number) {
     const frame = super.read(size)
     this.#gate.check()
     return frame

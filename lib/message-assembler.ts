@@ -66,7 +66,7 @@ export class MessageAssembler extends Transform {
     return this.#closed
   }
 
-  override read(size?: number): AssembledItem | null {
+  override read(size?: number) {
     const item = super.read(size)
     this.#gate.check()
     return item

@@ -172,7 +172,8 @@ export class WebSocketDuplex extends Duplex {
     return this.#sendControl(Opcode.PONG, data)
   }
 
-  override read(size?: number): WebSocketMessage | null {
+  // Typed as the base class has it, so the duplex passes for a node:stream Readable.
+  override read(size?: number) {
     const message = super.read(size)
     this.#gate.check()
     return message
