@@ -5,30 +5,15 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import WebSocket, { WebSocketServer, type RawData } from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
 import { connect } from '../lib/client-handshake'
 import type { AcceptOptions } from '../lib/server-handshake'
 import type { WebSocketDuplex } from '../lib/websocket-duplex'
 import { serve } from './helpers/ws-pair'
 import { closedWithin, nextEvent, record, until, within } from './helpers/ws-wait'
+import { wsClosed, wsReceived } from './helpers/ws-peer'
 
-/** What a ws socket received: text as strings, binary as Buffers. */
-function collect(ws: WebSocket): Array<string | Buffer> {
-  const messages: Array<string | Buffer> = []
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
-    messages.push(isBinary ? bytes : bytes.toString('utf8'))
-  })
-  return messages
-}
 
-/** The ws close event as [code, reason]. */
-const wsClosed = (ws: WebSocket) =>
-  within(
-    new Promise<[number, string]>((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))),
-    5000,
-    'ws close',
-  )
 
 /** Our server and a ws client connected to it. */
 async function ourServerWsClient(options: AcceptOptions = {}, protocols?: string[]) {
@@ -73,7 +58,7 @@ t.test('our server with a ws client', async (t) => {
     const { server, client, cleanup } = await ourServerWsClient()
     t.teardown(cleanup)
     const s = record(server)
-    const c = collect(client)
+    const c = wsReceived(client)
     const large = randomBytes(1024 * 1024)
     const largeText = 'ü'.repeat(512 * 1024)
     client.send('hello from ws')
@@ -169,7 +154,7 @@ t.test('our client with a ws server', async (t) => {
   t.test('text, binary and 1 MiB messages both ways', async (t) => {
     const { server, client, cleanup } = await wsServerOurClient()
     t.teardown(cleanup)
-    const s = collect(server)
+    const s = wsReceived(server)
     const c = record(client)
     const large = randomBytes(1024 * 1024)
     client.write('hello from watershed')

@@ -9,7 +9,7 @@ import http, { type IncomingMessage } from 'node:http'
 import { Socket, type AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import t, { type Test } from 'tap'
-import WebSocket, { WebSocketServer, type RawData } from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
 import { Watershed, WatershedConnection } from '../lib/watershed'
 import { clientFrame, frame } from './helpers/frames'
 import {
@@ -25,6 +25,7 @@ import {
   RFC_ACCEPT,
 } from './helpers/http-upgrade'
 import { delay, nextEvent, until, within } from './helpers/ws-wait'
+import { wsClosed, wsReceived } from './helpers/ws-peer'
 
 type WsError = Error & { code?: string; status?: number }
 
@@ -117,22 +118,7 @@ async function wsClient(t: Test, url: string, protocols?: string[]) {
   return ws
 }
 
-/** What a ws socket received: text as strings, binary as Buffers. */
-function received(ws: WebSocket): Array<string | Buffer> {
-  const messages: Array<string | Buffer> = []
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
-    messages.push(isBinary ? Buffer.from(bytes) : bytes.toString('utf8'))
-  })
-  return messages
-}
 
-const wsClosed = (ws: WebSocket) =>
-  within(
-    new Promise<[number, string]>((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))),
-    5000,
-    'ws close',
-  )
 
 /** A ws server on an ephemeral port; its first connection, and a cleanup. */
 async function wsServer(t: Test, options: ConstructorParameters<typeof WebSocketServer>[0] = {}) {
@@ -340,7 +326,7 @@ t.test('send()', async (t) => {
   t.test('a string goes as a text message, a Buffer as a binary one', async (t) => {
     const server = await shedServer(t)
     const ws = await wsClient(t, server.url)
-    const messages = received(ws)
+    const messages = wsReceived(ws)
     const { wsc } = await server.connection()
     wsc.send('words')
     wsc.send(Buffer.from('bytes'))
@@ -353,7 +339,7 @@ t.test('send()', async (t) => {
     const { wsc } = await shedClient(t, wss.port)
     watch(wsc)
     const peer = await wss.connection()
-    const messages = received(peer)
+    const messages = wsReceived(peer)
     const backing = Buffer.alloc(70_001)
     for (let i = 0; i < backing.length; i++) backing[i] = (i * 31) & 0xff
     const payloads = [
@@ -465,7 +451,7 @@ t.test('end(reason)', async (t) => {
   t.test('sends the messages written before it first', async (t) => {
     const server = await shedServer(t)
     const ws = await wsClient(t, server.url)
-    const messages = received(ws)
+    const messages = wsReceived(ws)
     const { wsc } = await server.connection()
     const closed = wsClosed(ws)
     wsc.send('last words')
