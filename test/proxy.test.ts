@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { pipeline } from 'node:stream'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connect } from '../lib/client-handshake'
 import { FrameDecoder } from '../lib/frame-decoder'
 import { FrameEncoder } from '../lib/frame-encoder'
@@ -102,6 +102,16 @@ for (const [kind, join] of [['raw-mode', rawJoin], ['frame-level', frameJoin]] a
     const proxy = await socketProxy(backend.listening.url, join)
     t.teardown(() => proxy.listening.close())
 
+    /** A client connected through the proxy, and the backend's side of that connection. */
+    const throughProxy = async (t: Test) => {
+      const before = backend.connections.length
+      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
+      t.teardown(() => client.destroy())
+      const c = record(client)
+      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
+      return { client, c, back: backend.connections[before] }
+    }
+
     for (const fragmentSize of [undefined, 1000]) {
       t.test(fragmentSize ? `messages sent in ${fragmentSize}-byte fragments` : 'whole messages', async (t) => {
         const client = await within(connect(proxy.listening.url, { fragmentSize }), 5000, 'connect through the proxy')
@@ -117,12 +127,7 @@ for (const [kind, join] of [['raw-mode', rawJoin], ['frame-level', frameJoin]] a
     }
 
     t.test('ping and pong, both ways', async (t) => {
-      const before = backend.connections.length
-      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
-      t.teardown(() => client.destroy())
-      const c = record(client)
-      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
-      const back = backend.connections[before]
+      const { client, c, back } = await throughProxy(t)
 
       const clientPong = nextEvent<[Buffer]>(client, 'pong')
       client.ping('through the proxy')
@@ -139,12 +144,7 @@ for (const [kind, join] of [['raw-mode', rawJoin], ['frame-level', frameJoin]] a
     })
 
     t.test('a close code and reason from the client reach the backend', async (t) => {
-      const before = backend.connections.length
-      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
-      t.teardown(() => client.destroy())
-      const c = record(client)
-      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
-      const back = backend.connections[before]
+      const { client, c, back } = await throughProxy(t)
       client.close(4002, 'closed through the proxy')
       t.strictSame(await closedWithin(back.rec), [4002, 'closed through the proxy'], "the backend's close")
       const [code] = await closedWithin(c)
@@ -152,12 +152,7 @@ for (const [kind, join] of [['raw-mode', rawJoin], ['frame-level', frameJoin]] a
     })
 
     t.test('a close code and reason from the backend reach the client', async (t) => {
-      const before = backend.connections.length
-      const client = await within(connect(proxy.listening.url), 5000, 'connect through the proxy')
-      t.teardown(() => client.destroy())
-      const c = record(client)
-      await until(() => backend.connections.length === before + 1, 5000, 'the backend connection')
-      const back = backend.connections[before]
+      const { c, back } = await throughProxy(t)
       back.ws.close(4003, 'the backend is done')
       t.strictSame(await closedWithin(c), [4003, 'the backend is done'], "the client's close")
       t.strictSame(c.closing, [[4003, 'the backend is done']])
