@@ -14,10 +14,6 @@ export class DrainGate {
     this.#stream = stream
   }
 
-  get holding(): boolean {
-    return this.#action !== null
-  }
-
   /** Runs `action` now if nothing is buffered, otherwise after the last buffered item is read. */
   hold(action: () => void): void {
     this.#action = action

@@ -60,10 +60,6 @@ export class Utf8Validator {
     return complete
   }
 
-  reset(): void {
-    this.#partialLength = 0
-  }
-
   /** Where a character that the piece does not finish begins (or `end`). */
   #incompleteTail(piece: Uint8Array, start: number, end: number): number {
     const stop = Math.max(start, end - 3)

@@ -26,7 +26,7 @@ import {
   upgradeServer,
   type SeenRequest,
 } from './helpers/http-upgrade'
-import { delay, nextEvent, within } from './helpers/ws-wait'
+import { delay, nextEvent, until, within } from './helpers/ws-wait'
 
 type Failure = Error & { code?: string; statusCode?: number }
 
@@ -248,13 +248,7 @@ t.test('giving up on a handshake', async (t) => {
     const server = await serverAnswering(t, () => null)
     const controller = new AbortController()
     const pending = connect(server.url, { signal: controller.signal })
-    await within(
-      (async () => {
-        while (server.requests.length === 0) await delay(5)
-      })(),
-      5000,
-      'the request to arrive',
-    )
+    await until(() => server.requests.length > 0, 5000, 'the request to arrive')
     const reason = new Error('user navigated away')
     controller.abort(reason)
     const error = await rejection(pending)
@@ -267,13 +261,7 @@ t.test('giving up on a handshake', async (t) => {
     const server = await serverAnswering(t, () => null)
     const controller = new AbortController()
     const pending = connect(server.url, { signal: controller.signal })
-    await within(
-      (async () => {
-        while (server.requests.length === 0) await delay(5)
-      })(),
-      5000,
-      'the request to arrive',
-    )
+    await until(() => server.requests.length > 0, 5000, 'the request to arrive')
     controller.abort()
     const error = await rejection(pending)
     t.equal(error.name, 'AbortError')
