@@ -59,6 +59,8 @@ export class WebSocketError extends Error {
 export class HandshakeError extends WebSocketError {
   readonly statusCode: number
   readonly headers: Readonly<Record<string, string>>
+  /** The body of the HTTP answer; the message when not set. */
+  body?: string
 
   constructor(
     code: WebSocketErrorCode,

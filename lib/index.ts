@@ -20,3 +20,12 @@ export { Utf8Validator } from './utf8'
 export { CloseStatus, WebSocketError, HandshakeError, type WebSocketErrorCode } from './errors'
 export * as limits from './limits'
 export { channels } from './diagnostics'
+export {
+  WebSocketServer,
+  type WebSocketServerOptions,
+  type WebSocketServerEvents,
+  type VerifyUpgrade,
+  type VerifyResult,
+  type UpgradeRefusal,
+  type PathFilter,
+} from './websocket-server'

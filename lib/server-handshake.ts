@@ -133,17 +133,17 @@ export function accept(
  * supported version) and closes the socket, instead of leaving it hanging.
  */
 export function rejectUpgrade(socket: NodeDuplex, error: Error): void {
-  const status = error instanceof HandshakeError ? error.statusCode : 400
-  const headers = error instanceof HandshakeError ? error.headers : {}
-  const body = `${error.message}\n`
-  const response =
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-    'Connection: close\r\n' +
-    'Content-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    headerLines({ ...headers }) +
-    '\r\n' +
-    body
+  const handshake = error instanceof HandshakeError ? error : null
+  const status = handshake?.statusCode ?? 400
+  const body = handshake?.body ?? `${error.message}\n`
+  // The error's own headers may replace the defaults (a JSON body, say); the length is ours.
+  const headers = new Map<string, [string, string]>([
+    ['connection', ['Connection', 'close']],
+    ['content-type', ['Content-Type', 'text/plain; charset=utf-8']],
+  ])
+  for (const [name, value] of Object.entries(handshake?.headers ?? {})) headers.set(name.toLowerCase(), [name, value])
+  headers.set('content-length', ['Content-Length', String(Buffer.byteLength(body))])
+  const response = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${headerLines(Object.fromEntries(headers.values()))}\r\n${body}`
   socket.on('error', () => socket.destroy())
   if (socket.writable) socket.end(response, () => socket.destroy())
   else socket.destroy()

@@ -4,13 +4,9 @@
  * server here is plain TCP writing crafted bytes, so every flaw of a
  * response can be shown to the client one at a time.
  */
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import type { Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { clientFromUpgrade, connect } from '../lib/client-handshake'
 import { HandshakeError, WebSocketError } from '../lib/errors'
@@ -26,6 +22,7 @@ import {
   upgradeServer,
   type SeenRequest,
 } from './helpers/http-upgrade'
+import { selfSignedCertificate } from './helpers/tls-certificate'
 import { delay, nextEvent, until, within } from './helpers/ws-wait'
 
 type Failure = Error & { code?: string; statusCode?: number }
@@ -302,56 +299,8 @@ t.test('URLs', async (t) => {
   })
 })
 
-/**
- * A P-256 key and self-signed certificate for 127.0.0.1 (valid until 2126),
- * used only where openssl is not installed to make a fresh pair.
- */
-const FALLBACK_CREDENTIALS = {
-  key: [
-    '-----BEGIN PRIVATE KEY-----',
-    'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXB5nP1MsORT6DiqB',
-    'VYUkD7zB0JIXoOtEz4Mdo5a6mJihRANCAATCuu1gwi6/Ki5Y1SKtw2M01HMo4fqA',
-    'Us2dlAOoikktYLP9TGIcsUBPhhSMZnYwOcqDKCbkmCdKc/4fC1kBhuTV',
-    '-----END PRIVATE KEY-----',
-  ].join('\n'),
-  cert: [
-    '-----BEGIN CERTIFICATE-----',
-    'MIIBkDCCATagAwIBAgIUXwUW0ASFfcMy3IJOegyQQhFnr7QwCgYIKoZIzj0EAwIw',
-    'FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNDE4MTMxMVoYDzIxMjYxMDMx',
-    'MTgxMzExWjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO',
-    'PQMBBwNCAATCuu1gwi6/Ki5Y1SKtw2M01HMo4fqAUs2dlAOoikktYLP9TGIcsUBP',
-    'hhSMZnYwOcqDKCbkmCdKc/4fC1kBhuTVo2QwYjAdBgNVHQ4EFgQU3zJIjayeQMUk',
-    'iW/IlPzKAQ2nMqIwHwYDVR0jBBgwFoAU3zJIjayeQMUkiW/IlPzKAQ2nMqIwDwYD',
-    'VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0gAMEUC',
-    'IQCY9Pjq2qNzxti76EijCQMb2IO2/PPJ76Ppw5ajJ9fIlAIgcXHXAv92uL0nz/ie',
-    'itkvBKF9ua6ODvL0jNcTTJ/TeD8=',
-    '-----END CERTIFICATE-----',
-  ].join('\n'),
-}
-
-/** A self-signed certificate for 127.0.0.1: made fresh with openssl, or the fixed fallback. */
-function selfSignedCertificate(t: Test): { key: string; cert: string } {
-  let openssl: string
-  try {
-    openssl = execFileSync('which', ['openssl'], { encoding: 'utf8' }).trim()
-  } catch {
-    t.comment('openssl not found: using the fixed test certificate')
-    return FALLBACK_CREDENTIALS
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'watershed-tls-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const keyFile = join(dir, 'key.pem')
-  const certFile = join(dir, 'cert.pem')
-  execFileSync(openssl, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' })
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') }
-}
-
 t.test('wss:// to an https server with a self-signed certificate', async (t) => {
-  const credentials = selfSignedCertificate(t)
+  const credentials = selfSignedCertificate((message) => t.comment(message))
   const server = await upgradeServer((req, socket, head) => {
     try {
       const ws = accept(req, socket, head, { protocols: ['chat'] })
