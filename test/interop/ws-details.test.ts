@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
-import { connect } from '../lib/client-handshake'
-import type { AcceptOptions } from '../lib/server-handshake'
-import type { WebSocketDuplex } from '../lib/websocket-duplex'
-import { serve } from './helpers/ws-pair'
-import { closedWithin, nextEvent, record, until, within } from './helpers/ws-wait'
-import { wsClosed, wsReceived } from './helpers/ws-peer'
+import { connect } from '../../lib/client-handshake'
+import type { AcceptOptions } from '../../lib/server-handshake'
+import type { WebSocketDuplex } from '../../lib/websocket-duplex'
+import { serve } from '../helpers/ws-pair'
+import { closedWithin, nextEvent, record, until, within } from '../helpers/ws-wait'
+import { wsClosed, wsReceived } from '../helpers/ws-peer'
 
 
 

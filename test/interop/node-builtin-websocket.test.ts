@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { serve } from './helpers/ws-pair'
-import type { WebSocketDuplex } from '../lib/websocket-duplex'
+import { serve } from '../helpers/ws-pair'
+import type { WebSocketDuplex } from '../../lib/websocket-duplex'
 
 const execFileAsync = promisify(execFile)
 
