@@ -5,7 +5,10 @@
  */
 import { once } from 'node:events'
 import t from 'tap'
-import { pair } from './helpers/ws-pair'
+import type { WebSocketDuplex } from '../lib/websocket-duplex'
+import { clientFrame } from './helpers/frames'
+import { pair, serve } from './helpers/ws-pair'
+import { closeBody, rawConnect } from './helpers/ws-raw'
 import { delay, nextEvent, within } from './helpers/ws-wait'
 
 t.test('a plain echo loop answers every message that came just before the peer CLOSE', async (t) => {
@@ -88,4 +91,25 @@ t.test('a half-open duplex that never ends is closed by closeTimeout', async (t)
   const [code] = await within(once(p.server, 'close'), 3000, "the server's close")
   t.equal(code, 1000, 'it had received the CLOSE')
   t.ok(p.server.socket.destroyed)
+})
+
+t.test('a peer that resets TCP right after its CLOSE (a browser leaving the page) causes no error', async (t) => {
+  let accepted!: (ws: WebSocketDuplex) => void
+  const connection = new Promise<WebSocketDuplex>((resolve) => (accepted = resolve))
+  const listening = await serve({}, (ws) => accepted(ws))
+  t.teardown(() => listening.close())
+  const raw = await rawConnect(listening.port)
+  const server = await within(connection, 5000, 'accept')
+  const errors: Error[] = []
+  server.on('error', (error: Error) => errors.push(error))
+  server.resume()
+  // Not events.once(): that would reject on the socket's own reset error.
+  const tcpClosed = new Promise<[boolean]>((resolve) => server.socket.once('close', (hadError: boolean) => resolve([hadError])))
+  raw.socket.write(clientFrame({ opcode: 0x8, payload: closeBody(1001, 'page gone') }), () => raw.socket.resetAndDestroy())
+  const [code, reason] = await nextEvent<[number, string]>(server, 'close')
+  const [hadError] = await tcpClosed
+  t.equal(code, 1001)
+  t.equal(reason, 'page gone')
+  t.same(errors, [], "after the peer's CLOSE a reset is not an error")
+  t.equal(hadError, true, 'the reset did reach the server (what this test is about)')
 })

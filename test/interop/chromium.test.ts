@@ -40,6 +40,20 @@ t.test('Chromium -> our server', { skip: chromiumMissing() ?? false }, async (t)
       await within(server.allClosed(), 10_000, 'server side closed')
       checkScenario(t, report, server)
       t.same(consoleErrors, [], 'the browser logged no error')
+
+      // Leaving the page closes its sockets with 1001 (going away).
+      const before = server.observations.length
+      await page.evaluate((url) => {
+        const ws = new (globalThis as any).WebSocket(url)
+        return new Promise((resolve) => (ws.onopen = resolve))
+      }, `${server.base}echo`)
+      await page.goto('about:blank')
+      await within(server.allClosed(), 10_000, 'closed after navigation')
+      const left = server.observations[before]
+      t.equal(left?.close?.code, 1001, 'navigating away closed the socket with 1001')
+      // A page being torn down may reset TCP right after its CLOSE (seen over TLS): once the
+      // peer's CLOSE has arrived that is not an error of the connection.
+      t.same(left?.errors, [], 'no error on the server, however the browser dropped TCP')
     })
   }
 })
