@@ -323,7 +323,9 @@ export class WebSocketDuplex extends Duplex {
   }
 
   readonly #onSocketError = (error: Error): void => {
-    if (!(this.#closeSent && this.#closeReceived)) this.#fail(error)
+    // Once the peer's CLOSE is in, it has said all it will: a reset after it
+    // (a browser leaving the page) is no failure.
+    if (!this.#closeReceived) this.#fail(error)
   }
 
   readonly #onSocketClose = (): void => {
@@ -400,5 +402,8 @@ export class WebSocketDuplex extends Duplex {
     if (this.#eof) return
     this.#eof = true
     this.push(null)
+    // With nothing left unread, the end needs no reader: a connection that is
+    // only written to (a broadcast) still answers the CLOSE and gets to 'close'.
+    if (this.readableLength === 0) this.read(0)
   }
 }

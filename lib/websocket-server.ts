@@ -45,6 +45,9 @@ export interface WebSocketServerEvents {
   close: []
 }
 
+/** Bytes a client may send ahead of the 101 while verify() runs, before reading stops. */
+const EARLY_DATA_LIMIT = 64 * 1024
+
 /** Upgrade dispatch per http server, so several WebSocketServers can share one by path. */
 const dispatchers = new WeakMap<HttpServer | HttpsServer, Dispatcher>()
 
@@ -64,17 +67,19 @@ class Dispatcher {
     return dispatcher
   }
 
+  // The listener stays on the http server: without any, Node would hand later
+  // upgrades to 'request', and a server with no request handler never answers.
   remove(target: WebSocketServer): void {
     this.targets.delete(target)
-    if (this.targets.size > 0) return
-    this.server.off('upgrade', this.onUpgrade)
-    dispatchers.delete(this.server)
   }
 
   readonly onUpgrade = (req: IncomingMessage, socket: NodeDuplex, head: Buffer): void => {
     for (const target of this.targets) {
       if (target.shouldHandle(req)) {
-        void target.handleUpgrade(req, socket, head)
+        // A throwing 'connection' listener surfaces as it would from a plain 'upgrade' listener.
+        target.handleUpgrade(req, socket, head).catch((error: unknown) => process.nextTick(() => {
+          throw error
+        }))
         return
       }
     }
@@ -153,32 +158,32 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     // Until the duplex owns the socket, a reset must not become an uncaught error.
     const onSocketError = () => socket.destroy()
     socket.on('error', onSocketError)
+    let ws: WebSocketDuplex
     try {
       this.#refuseWhenClosing()
       if (this.#verify) {
         // A malformed upgrade never reaches the hook.
         validateUpgradeRequest(req)
-        await this.#verified(req)
-        if (socket.destroyed) return null
+        const early = await this.#verifiedWhileWatching(req, socket)
+        if (early === null) return null
+        head = Buffer.concat([head, ...early])
         this.#refuseWhenClosing()
       }
-      const ws = accept(req, socket, head, this.#options)
-      this.#clients.add(ws)
-      ws.once('close', () => this.#clients.delete(ws))
-      this.emit('connection', ws, req)
-      return ws
+      ws = accept(req, socket, head, this.#options)
     } catch (cause) {
-      const error =
-        cause instanceof HandshakeError
-          ? cause
-          : new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
-      if (!(cause instanceof HandshakeError)) error.cause = cause
-      rejectUpgrade(socket, error)
-      this.emit('rejected', req, error)
+      this.#refuse(req, socket, cause)
       return null
     } finally {
       socket.off('error', onSocketError)
     }
+    this.#clients.add(ws)
+    // The socket's close too: a connection nobody reads may never get to 'close'.
+    const gone = () => this.#clients.delete(ws)
+    ws.once('close', gone)
+    ws.socket.once('close', gone)
+    // Outside the try: a throwing listener is the application's error, not an HTTP answer.
+    this.emit('connection', ws, req)
+    return ws
   }
 
   /**
@@ -191,8 +196,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const closed = [...this.#clients].map(
       (ws) =>
         new Promise<void>((resolve) => {
-          if (ws.destroyed) return resolve()
+          if (ws.destroyed || ws.socket.destroyed) return resolve()
           ws.once('close', () => resolve())
+          ws.socket.once('close', () => resolve())
           ws.close(code, reason)
         }),
     )
@@ -206,6 +212,63 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.#closing) throw new HandshakeError('WS_ERR_HANDSHAKE', 'server is shutting down', 503)
   }
 
+  #refuse(req: IncomingMessage, socket: NodeDuplex, cause: unknown): void {
+    let error: HandshakeError
+    if (cause instanceof HandshakeError) {
+      error = cause
+    } else {
+      // The body says nothing of the cause: it may hold secrets.
+      error = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
+      error.cause = cause
+    }
+    try {
+      rejectUpgrade(socket, error)
+    } catch (unsendable) {
+      // A refusal with headers that cannot be sent (CR LF in a value) still gets an answer.
+      const fallback = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
+      fallback.cause = unsendable
+      rejectUpgrade(socket, fallback)
+      error = fallback
+    }
+    this.emit('rejected', req, error)
+  }
+
+  /**
+   * Runs verify() while watching the socket, which Node leaves unread after
+   * an upgrade: a client that leaves meanwhile is noticed (null), and what it
+   * sent early is kept (bounded) to go on as part of the head.
+   */
+  async #verifiedWhileWatching(req: IncomingMessage, socket: NodeDuplex): Promise<Buffer[] | null> {
+    const early: Buffer[] = []
+    let earlyBytes = 0
+    let gone = false
+    const onData = (chunk: Buffer) => {
+      early.push(chunk)
+      earlyBytes += chunk.length
+      // Stop reading rather than buffer without bound; the kernel holds the rest.
+      if (earlyBytes >= EARLY_DATA_LIMIT) socket.pause()
+    }
+    const onGone = () => {
+      gone = true
+    }
+    socket.on('data', onData)
+    socket.on('end', onGone)
+    socket.on('close', onGone)
+    try {
+      await this.#verified(req)
+    } finally {
+      socket.off('data', onData)
+      socket.off('end', onGone)
+      socket.off('close', onGone)
+      socket.pause()
+    }
+    if (gone || socket.destroyed) {
+      socket.destroy()
+      return null
+    }
+    return early
+  }
+
   async #verified(req: IncomingMessage): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
@@ -215,8 +278,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       )
     })
     try {
-      const result = await Promise.race([this.#verify!(req), timeout])
-      const refused = refusal(result)
+      const refused = refusal(await Promise.race([this.#verify!(req), timeout]))
       if (refused) throw refused
     } finally {
       clearTimeout(timer)

@@ -113,3 +113,40 @@ t.test('a peer that resets TCP right after its CLOSE (a browser leaving the page
   t.same(errors, [], "after the peer's CLOSE a reset is not an error")
   t.equal(hadError, true, 'the reset did reach the server (what this test is about)')
 })
+
+t.test('a connection nobody reads still answers the CLOSE and gets to close', async (t) => {
+  const p = await pair()
+  t.teardown(p.cleanup)
+  // The server only writes (a broadcast); it never reads, resumes or iterates.
+  p.server.write('news')
+  const [news] = await nextEvent<[string]>(p.client, 'data')
+  t.equal(news, 'news')
+  p.client.close(4000, 'leaving')
+  const [code] = await nextEvent<[number]>(p.client, 'close')
+  t.equal(code, 4000, 'the unread server answered the CLOSE')
+  const [serverCode, reason] = await nextEvent<[number, string]>(p.server, 'close')
+  t.same([serverCode, reason], [4000, 'leaving'], "the server's 'close' came, with the client's code")
+})
+
+t.test('a reset after the peer CLOSE, while our answer waits behind an unread message, is no error', async (t) => {
+  let accepted!: (ws: WebSocketDuplex) => void
+  const connection = new Promise<WebSocketDuplex>((resolve) => (accepted = resolve))
+  const listening = await serve({}, (ws) => accepted(ws))
+  t.teardown(() => listening.close())
+  const raw = await rawConnect(listening.port)
+  const server = await within(connection, 5000, 'accept')
+  const errors: Error[] = []
+  server.on('error', (error: Error) => errors.push(error))
+  const closing = nextEvent(server, 'closing')
+  raw.socket.write(Buffer.concat([
+    clientFrame({ opcode: 0x1, payload: Buffer.from('last words') }),
+    clientFrame({ opcode: 0x8, payload: closeBody(1001) }),
+  ]), () => raw.socket.resetAndDestroy())
+  await closing
+  await new Promise((resolve) => server.socket.once('close', resolve))
+  t.equal(server.read(), 'last words', 'the message before the CLOSE is still there to read')
+  server.resume()
+  const [code] = await nextEvent<[number]>(server, 'close')
+  t.equal(code, 1001)
+  t.same(errors, [], 'the reset was no error')
+})
