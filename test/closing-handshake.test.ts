@@ -4,7 +4,7 @@
  * and only then does our CLOSE answer it (unless the duplex is half-open).
  */
 import { once } from 'node:events'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { WebSocketDuplex } from '../lib/websocket-duplex'
 import { clientFrame } from './helpers/frames'
 import { pair, serve } from './helpers/ws-pair'
@@ -93,7 +93,8 @@ t.test('a half-open duplex that never ends is closed by closeTimeout', async (t)
   t.ok(p.server.socket.destroyed)
 })
 
-t.test('a peer that resets TCP right after its CLOSE (a browser leaving the page) causes no error', async (t) => {
+/** Our server duplex, a raw client socket talking to it, and the errors the duplex emits. */
+async function rawClientOfOurServer(t: Test) {
   let accepted!: (ws: WebSocketDuplex) => void
   const connection = new Promise<WebSocketDuplex>((resolve) => (accepted = resolve))
   const listening = await serve({}, (ws) => accepted(ws))
@@ -102,6 +103,11 @@ t.test('a peer that resets TCP right after its CLOSE (a browser leaving the page
   const server = await within(connection, 5000, 'accept')
   const errors: Error[] = []
   server.on('error', (error: Error) => errors.push(error))
+  return { raw, server, errors }
+}
+
+t.test('a peer that resets TCP right after its CLOSE (a browser leaving the page) causes no error', async (t) => {
+  const { raw, server, errors } = await rawClientOfOurServer(t)
   server.resume()
   // Not events.once(): that would reject on the socket's own reset error.
   const tcpClosed = new Promise<[boolean]>((resolve) => server.socket.once('close', (hadError: boolean) => resolve([hadError])))
@@ -129,14 +135,7 @@ t.test('a connection nobody reads still answers the CLOSE and gets to close', as
 })
 
 t.test('a reset after the peer CLOSE, while our answer waits behind an unread message, is no error', async (t) => {
-  let accepted!: (ws: WebSocketDuplex) => void
-  const connection = new Promise<WebSocketDuplex>((resolve) => (accepted = resolve))
-  const listening = await serve({}, (ws) => accepted(ws))
-  t.teardown(() => listening.close())
-  const raw = await rawConnect(listening.port)
-  const server = await within(connection, 5000, 'accept')
-  const errors: Error[] = []
-  server.on('error', (error: Error) => errors.push(error))
+  const { raw, server, errors } = await rawClientOfOurServer(t)
   const closing = nextEvent(server, 'closing')
   raw.socket.write(Buffer.concat([
     clientFrame({ opcode: 0x1, payload: Buffer.from('last words') }),

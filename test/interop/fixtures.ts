@@ -37,6 +37,12 @@ export const MULTIBYTE = [
   'ü é ß ✓ 😀 漢 '.repeat(5000),
 ]
 
+/** What the server must record receiving: every sized message, then the multibyte ones. */
+export const RECEIVED_HASHES = [
+  ...SIZED_HASHES,
+  ...MULTIBYTE.map((text) => ({ kind: 'text', size: Buffer.byteLength(text), hash: sha256(text) })),
+]
+
 /** How many small messages go each way, in order. */
 export const SMALL_COUNT = 10_000
 

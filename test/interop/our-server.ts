@@ -17,24 +17,8 @@ import {
   PING_REQUEST,
   PONG_ANSWER,
   SERVER_CLOSE,
-  SMALL_COUNT,
-  sha256,
 } from './fixtures'
-
-/** What one connection looked like from our server's side. */
-export interface ServerObservation {
-  path: string
-  protocol: string | null
-  /** Each message as kind, size and hash, in arrival order. */
-  received: Array<{ kind: 'text' | 'binary'; size: number; hash: string }>
-  /** How many of the small messages arrived, and whether in order. */
-  small: { count: number; inOrder: boolean }
-  pongs: string[]
-  pings: string[]
-  errors: string[]
-  /** Set once the connection has closed. */
-  close: { code: number; reason: string; tcpHadError: boolean } | null
-}
+import { burst, newObservation, noteMessage, type ServerObservation } from './observation'
 
 export interface OurServer {
   base: string
@@ -65,16 +49,7 @@ export async function startOurServer(options: OurServerOptions = {}): Promise<Ou
   const closings: Array<Promise<void>> = []
 
   const observe = (ws: WebSocketDuplex, path: string) => {
-    const seen: ServerObservation = {
-      path,
-      protocol: ws.protocol,
-      received: [],
-      small: { count: 0, inOrder: true },
-      pongs: [],
-      pings: [],
-      errors: [],
-      close: null,
-    }
+    const seen = newObservation(path, ws.protocol)
     observations.push(seen)
     let tcpHadError = false
     ws.socket.once('close', (hadError: boolean) => (tcpHadError = hadError))
@@ -106,13 +81,7 @@ export async function startOurServer(options: OurServerOptions = {}): Promise<Ou
           ws.ping(PING_PAYLOAD)
           return
         }
-        if (typeof message === 'string' && message.startsWith('n:')) {
-          if (message !== `n:${seen.small.count}`) seen.small.inOrder = false
-          seen.small.count++
-        } else {
-          const size = typeof message === 'string' ? Buffer.byteLength(message) : message.length
-          seen.received.push({ kind: typeof message === 'string' ? 'text' : 'binary', size, hash: sha256(message) })
-        }
+        noteMessage(seen, message)
         ws.write(message)
       })
     } else if (path === '/server-closes') {
@@ -141,10 +110,6 @@ export async function startOurServer(options: OurServerOptions = {}): Promise<Ou
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
-}
-
-function* burst() {
-  for (let i = 0; i < SMALL_COUNT; i++) yield `b:${i}`
 }
 
 /** The offer every client makes, for the test's expectations. */

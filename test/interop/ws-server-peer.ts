@@ -7,8 +7,8 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { Credentials } from '../helpers/tls-certificate'
-import { PING_PAYLOAD, PING_REQUEST, PONG_ANSWER, SERVER_CLOSE, SMALL_COUNT, sha256 } from './fixtures'
-import type { ServerObservation } from './our-server'
+import { PING_PAYLOAD, PING_REQUEST, PONG_ANSWER, SERVER_CLOSE } from './fixtures'
+import { burst, newObservation, noteMessage, type ServerObservation } from './observation'
 
 export interface WsServerPeer {
   base: string
@@ -28,16 +28,7 @@ export async function startWsServer(tls?: Credentials): Promise<WsServerPeer> {
 
   wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => {
     const path = req.url ?? ''
-    const seen: ServerObservation = {
-      path,
-      protocol: ws.protocol || null,
-      received: [],
-      small: { count: 0, inOrder: true },
-      pongs: [],
-      pings: [],
-      errors: [],
-      close: null,
-    }
+    const seen = newObservation(path, ws.protocol || null)
     observations.push(seen)
     let tcpHadError = false
     const tcp = (ws as unknown as { _socket: import('node:net').Socket })._socket
@@ -64,19 +55,14 @@ export async function startWsServer(tls?: Credentials): Promise<WsServerPeer> {
           ws.ping(PING_PAYLOAD)
           return
         }
-        if (typeof message === 'string' && message.startsWith('n:')) {
-          if (message !== `n:${seen.small.count}`) seen.small.inOrder = false
-          seen.small.count++
-        } else {
-          seen.received.push({ kind: isBinary ? 'binary' : 'text', size: bytes.length, hash: sha256(bytes) })
-        }
+        noteMessage(seen, message)
         ws.send(message)
       })
     } else if (path === '/server-closes') {
       ws.send('hello')
       ws.close(SERVER_CLOSE.code, SERVER_CLOSE.reason)
     } else {
-      for (let i = 0; i < SMALL_COUNT; i++) ws.send(`b:${i}`)
+      for (const message of burst()) ws.send(message)
       ws.close(1000)
     }
   })
