@@ -1,0 +1,435 @@
+'use strict'
+/**
+ * A benchmark client process, forked by bench/run.js: `node bench/client.js LIB`
+ * (ours: watershed's connect(); ws: the ws package's client; raw: net with
+ * 4-byte length prefixes). It sends { type: 'ready', native } over IPC and
+ * then runs the parent's commands:
+ *
+ *   open       open N connections, at most C handshakes at a time; timed
+ *   roundtrip  sequential echo on one connection: one message in flight
+ *   pipeline   as many messages as backpressure allows, all echoed
+ *   fanArm / fanWait   count broadcast messages on every connection
+ *   echoAll    one message each way on every connection (liveness check)
+ *   closeAll   close every connection cleanly
+ *   big        one large binary message echoed
+ *
+ * Timed commands return { ns, cpu } for their measured part: wall time
+ * (process.hrtime) and this process's CPU time (process.cpuUsage delta).
+ * Every echo is checked (type, length, sequence number; full content for a
+ * sample, or for all with `all`): a lost, duplicated, reordered or corrupted
+ * message, or a connection error, fails the command.
+ */
+const net = require('node:net')
+const { basePayload, stamp, verify, fullCheck, FrameReader, nativeReport, serveCommands, cpuSince } = require('./common')
+
+const MAX_MESSAGE = 512 * 1024 * 1024
+/**
+ * ws has no 'drain' event: a ws sender sends while `bufferedAmount` stays
+ * below this many bytes, and the message that crosses it carries a send
+ * callback (called once ws has written it to the socket) that resumes sending.
+ */
+const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
+
+const lib = process.argv[2]
+if (!['ours', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
+
+const now = () => process.hrtime.bigint()
+
+/**
+ * One connection, the same small interface for every library:
+ *   send(message), sendWhileAllowed(next) (backpressure), onMessage(fn(message, asText)),
+ *   close() -> Promise, failed (first error), and `closed` (a promise).
+ */
+class Conn {
+  constructor() {
+    this.handler = null
+    this.error = null
+    this.errorListeners = []
+  }
+
+  onMessage(fn) {
+    this.handler = fn
+  }
+
+  /** Fails whoever waits on this connection. */
+  fail(error) {
+    if (this.error) return
+    this.error = error
+    for (const listener of this.errorListeners.splice(0)) listener(error)
+  }
+
+  /** Calls `listener(error)` at the first error (or now, if there was one). */
+  onError(listener) {
+    if (this.error) listener(this.error)
+    else this.errorListeners.push(listener)
+  }
+}
+
+class OursConn extends Conn {
+  static async open(url) {
+    const { connect } = require('watershed')
+    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE })
+    return new OursConn(ws)
+  }
+
+  constructor(ws) {
+    super()
+    this.ws = ws
+    this.closing = false
+    ws.on('error', (error) => this.fail(error))
+    ws.on('data', (message) => this.handler(message, typeof message === 'string'))
+    ws.on('close', () => {
+      if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
+    })
+    this.handler = () => this.fail(new Error('unexpected message'))
+  }
+
+  send(message) {
+    this.ws.write(message)
+  }
+
+  /** Calls next() for each message to send until it returns null; write() false waits for 'drain'. */
+  pump(next, done) {
+    const ws = this.ws
+    const loop = () => {
+      for (;;) {
+        const message = next()
+        if (message === null) return done()
+        if (!ws.write(message)) {
+          ws.once('drain', loop)
+          return
+        }
+      }
+    }
+    loop()
+  }
+
+  close() {
+    this.closing = true
+    return new Promise((resolve) => {
+      if (this.ws.destroyed) return resolve()
+      this.ws.once('close', () => resolve())
+      this.ws.close()
+    })
+  }
+}
+
+class WsConn extends Conn {
+  static open(url) {
+    const WebSocket = require('ws')
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: false })
+      ws.once('open', () => {
+        ws.off('error', reject)
+        resolve(new WsConn(ws))
+      })
+      ws.once('error', reject)
+    })
+  }
+
+  constructor(ws) {
+    super()
+    this.ws = ws
+    this.closing = false
+    ws.on('error', (error) => this.fail(error))
+    ws.on('message', (message, isBinary) => this.handler(message, !isBinary))
+    ws.on('close', () => {
+      if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
+    })
+    this.handler = () => this.fail(new Error('unexpected message'))
+  }
+
+  send(message) {
+    this.ws.send(message)
+  }
+
+  pump(next, done) {
+    const ws = this.ws
+    const loop = (error) => {
+      if (error) return this.fail(error)
+      for (;;) {
+        const message = next()
+        if (message === null) return done()
+        // This message crosses the threshold: its callback resumes the loop.
+        if (ws.bufferedAmount + message.length >= WS_SEND_THRESHOLD) {
+          ws.send(message, loop)
+          return
+        }
+        ws.send(message)
+      }
+    }
+    loop()
+  }
+
+  close() {
+    this.closing = true
+    return new Promise((resolve) => {
+      if (this.ws.readyState === 3) return resolve()
+      this.ws.once('close', () => resolve())
+      this.ws.close()
+    })
+  }
+}
+
+class RawConn extends Conn {
+  static open(url) {
+    const { port } = new URL(url)
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.off('error', reject)
+        resolve(new RawConn(socket))
+      })
+      socket.once('error', reject)
+    })
+  }
+
+  constructor(socket) {
+    super()
+    this.socket = socket
+    this.closing = false
+    socket.setNoDelay(true)
+    const reader = new FrameReader((payload) => this.handler(payload, false))
+    socket.on('data', (chunk) => reader.push(chunk))
+    socket.on('error', (error) => this.fail(error))
+    socket.on('close', () => {
+      if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
+    })
+    this.handler = () => this.fail(new Error('unexpected message'))
+  }
+
+  /** Up to 64 KiB: length and payload in one buffer, one write; beyond, two writes corked into one writev. */
+  send(message) {
+    if (message.length <= 64 * 1024) {
+      const frame = Buffer.allocUnsafe(4 + message.length)
+      frame.writeUInt32BE(message.length, 0)
+      message.copy(frame, 4)
+      this.socket.write(frame)
+      return
+    }
+    const header = Buffer.allocUnsafe(4)
+    header.writeUInt32BE(message.length, 0)
+    this.socket.cork()
+    this.socket.write(header)
+    this.socket.write(message)
+    this.socket.uncork()
+  }
+
+  /** One buffer per message (length and payload), a burst corked into one writev; write() false waits for 'drain'. */
+  pump(next, done) {
+    const socket = this.socket
+    const loop = () => {
+      socket.cork()
+      try {
+        for (;;) {
+          const message = next()
+          if (message === null) return done()
+          const frame = Buffer.allocUnsafe(4 + message.length)
+          frame.writeUInt32BE(message.length, 0)
+          message.copy(frame, 4)
+          if (!socket.write(frame)) {
+            socket.once('drain', loop)
+            return
+          }
+        }
+      } finally {
+        socket.uncork()
+      }
+    }
+    loop()
+  }
+
+  close() {
+    this.closing = true
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve()
+      this.socket.once('close', () => resolve())
+      this.socket.end()
+    })
+  }
+}
+
+const Lib = { ours: OursConn, ws: WsConn, raw: RawConn }[lib]
+
+/** Open connections (opened by `open`). */
+let conns = []
+
+/** Rejects at the first error of any of `list`. */
+function failureOf(list) {
+  return new Promise((_, reject) => {
+    for (const conn of list) conn.onError(reject)
+  })
+}
+
+function race(promise, list) {
+  return Promise.race([promise, failureOf(list)])
+}
+
+/** Resolves when `seq` reaches `count`: messages of `base` checked in order on `conn`. */
+function expectEchoes(conn, base, count, all, onEach) {
+  return new Promise((resolve, reject) => {
+    let seq = 0
+    conn.onMessage((message, asText) => {
+      try {
+        if (seq >= count) throw new Error(`message beyond the ${count} expected (a duplicate?)`)
+        verify(base, message, asText, seq, fullCheck(seq, count, all))
+      } catch (error) {
+        conn.onMessage(() => {})
+        conn.fail(error)
+        reject(error)
+        return
+      }
+      seq++
+      if (onEach) onEach(seq)
+      if (seq === count) resolve()
+    })
+  })
+}
+
+/** Sequential echo: message i+1 goes out when echo i has arrived and been checked. */
+async function roundtripPhase(conn, base, count, all) {
+  const reuse = base.kind === 'binary' ? Buffer.from(base.bytes) : undefined
+  let sent = 0
+  const sendNext = () => {
+    if (sent < count) conn.send(stamp(base, sent++, reuse))
+  }
+  const done = expectEchoes(conn, base, count, all, sendNext)
+  sendNext()
+  await race(done, [conn])
+}
+
+async function pipelinePhase(conn, base, count, all) {
+  let sent = 0
+  const done = expectEchoes(conn, base, count, all)
+  conn.pump(
+    () => (sent < count ? stamp(base, sent++) : null),
+    () => {},
+  )
+  await race(done, [conn])
+}
+
+function timed(fn) {
+  return async (args) => {
+    const cpu0 = process.cpuUsage()
+    const t0 = now()
+    const extra = await fn(args)
+    const ns = Number(now() - t0)
+    return { ns, cpu: cpuSince(cpu0), ...extra }
+  }
+}
+
+/** The promise of the fan-out phase in progress (see fanArm). */
+let fan = null
+
+const payloads = new Map()
+/** basePayload(), made once per size and kind (outside the timed part). */
+function payload(size, kind) {
+  const key = `${size} ${kind}`
+  if (!payloads.has(key)) payloads.set(key, basePayload(size, kind))
+  return payloads.get(key)
+}
+
+const commands = {
+  /** Opens `n` connections to `url`, at most `concurrency` handshakes at a time. Timed. */
+  open: timed(async ({ url, n, concurrency }) => {
+    const opened = []
+    let next = 0
+    const worker = async () => {
+      while (next < n) {
+        next++
+        opened.push(await Lib.open(url))
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
+    conns.push(...opened)
+    return { opened: opened.length, total: conns.length }
+  }),
+
+  /** Closes every connection cleanly and forgets them. */
+  async closeAll() {
+    const list = conns
+    conns = []
+    await Promise.all(list.map((conn) => conn.close()))
+    return { closed: list.length }
+  },
+
+  /** One small message each way on every connection, all at once. */
+  async echoAll({ size = 16 }) {
+    const base = basePayload(size, 'binary')
+    await race(Promise.all(conns.map((conn) => roundtripPhase(conn, base, 1, true))), conns)
+    return { checked: conns.length }
+  },
+
+  /** `count` sequential roundtrips of a `size`-byte `kind` message on the first connection. Timed. */
+  async roundtrip({ size, kind, count, all }) {
+    const base = payload(size, kind)
+    return timed(() => roundtripPhase(conns[0], base, count, all))()
+  },
+
+  /** `count` binary messages of `size` bytes, sent as fast as backpressure allows, all echoed. Timed. */
+  async pipeline({ size, count, all }) {
+    const base = payload(size, 'binary')
+    return timed(() => pipelinePhase(conns[0], base, count, all))()
+  },
+
+  /** Starts counting `count` broadcast messages of `size` bytes on every connection, and the clock. */
+  fanArm({ size, count, all }) {
+    const base = payload(size, 'binary')
+    const cpu0 = process.cpuUsage()
+    const t0 = now()
+    let remaining = conns.length
+    let finish
+    let fail
+    const done = new Promise((resolve, reject) => {
+      finish = resolve
+      fail = reject
+    })
+    const watched = race(done, conns)
+    watched.catch(() => {})
+    for (const conn of conns) {
+      expectEchoes(conn, base, count, all).then(() => {
+        if (--remaining === 0) finish({ ns: Number(now() - t0), cpu: cpuSince(cpu0), deliveries: conns.length * count })
+      }, fail)
+    }
+    fan = watched
+    return { armed: conns.length }
+  },
+
+  /** Resolves when every connection has received every message since fanArm (with the time from fanArm). */
+  fanWait() {
+    if (!fan) throw new Error('fanWait without fanArm')
+    const waiting = fan
+    fan = null
+    return waiting
+  },
+
+  /** One binary message of `size` bytes, echoed; the echo compared byte for byte after the clock stops. */
+  async big({ size }) {
+    const conn = conns[0]
+    const block = Buffer.allocUnsafe(64 * 1024)
+    require('node:crypto').randomFillSync(block)
+    const payload = Buffer.allocUnsafe(size).fill(block)
+    let echo = null
+    const arrived = new Promise((resolve) => conn.onMessage((message, asText) => {
+      if (asText) conn.fail(new Error('the echo arrived as text'))
+      else if (echo) conn.fail(new Error('a second message arrived'))
+      else {
+        echo = message
+        resolve()
+      }
+    }))
+    const result = await timed(async () => {
+      conn.send(payload)
+      await race(arrived, [conn])
+    })()
+    if (echo.length !== size) throw new Error(`echo of ${echo.length} bytes, expected ${size}`)
+    if (!echo.equals(payload)) throw new Error('the echo differs from the message sent')
+    return { ...result, bytes: size, maxRSS: process.resourceUsage().maxRSS }
+  },
+
+  exit() {
+    setImmediate(() => process.exit(0))
+  },
+}
+
+serveCommands(commands)
+process.send({ type: 'ready', native: nativeReport() })

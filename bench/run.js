@@ -1,0 +1,858 @@
+'use strict'
+/**
+ * The benchmark suite: watershed against ws (and, where it makes sense, raw
+ * TCP) in the same run, server and client in separate processes.
+ *
+ *   npm run bench                               build, run everything, write docs/performance.md
+ *                                               (= npm run build && node bench/run.js --md docs/performance.md;
+ *                                               about 2 minutes on 2 cores)
+ *   node bench/run.js                           everything, report on stdout only (after npm run build)
+ *   node bench/run.js --md FILE                 ... and write the Markdown report to FILE
+ *   node bench/run.js --json FILE               ... and every measurement as JSON
+ *   node bench/run.js --smoke                   tiny counts, 1 round: checks that every workload works
+ *                                               and every message arrives intact (~5-10 s; exit 0 = all good)
+ *   node bench/run.js --only a,b                some workloads (letters below)
+ *   node bench/run.js --only a --filter '^64 B'  ... and only the rows whose label matches
+ *
+ * Progress goes to stderr, the report to stdout. Environment:
+ * BENCH_ROUNDS (default 5), BENCH_SMOKE=1 (as --smoke), BENCH_ONLY and
+ * BENCH_FILTER (as --only and --filter), BENCH_ALLOW_JS=1 (run even if
+ * bufferutil or utf-8-validate would be JavaScript fallbacks),
+ * BENCH_LIBS=ours,ws,raw (a subset, e.g. for profiling), BENCH_SERVER_ARGS /
+ * BENCH_CLIENT_ARGS (extra node flags for the children, e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof": children exit normally, so the
+ * profile is written), BENCH_WS_THRESHOLD (ws senders' bufferedAmount limit,
+ * default 64 KiB), BENCH_TEXT=ascii (ASCII-only text payloads instead of
+ * mostly-ASCII with some multi-byte characters), BENCH_TIMEOUT_MS (per step,
+ * default 120000; 20000 in smoke mode).
+ *
+ * Workloads (each: ROUNDS rounds; each round runs every library once, in
+ * alternating order; fresh server and client processes for every run):
+ *   a  sequential roundtrip echo, one message in flight: 64 B x 10,000,
+ *      16 KiB x 5,000, 128 KiB x 1,000, 1 MiB x 100, text and binary; + raw TCP
+ *   b  pipelined echo: 200,000 x 64 B and 50,000 x 1 KiB binary, sent as fast as
+ *      backpressure allows; + raw TCP
+ *   c  fan-out: 500 connections in one client process, the server broadcasts
+ *      200 x 1 KiB to each (100,000 deliveries), respecting each one's backpressure
+ *   d  idle memory: 5,000 connections opened (100 at a time); handshakes/s, then
+ *      the server's RSS and heapUsed per connection after gc()
+ *   e  one 256 MiB binary message echoed: wall time and the server's peak RSS
+ *
+ * The children: bench/server.js and bench/client.js; shared code in
+ * bench/common.js. Exit status 0 only if every workload completed with every
+ * message verified; any lost, duplicated or corrupted message, timeout or
+ * child crash fails the run (and no Markdown is written).
+ */
+const { fork } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { KiB, MiB, REPO, nativeReport, nativeProblems } = require('./common')
+
+// ---------------------------------------------------------------------------
+// Options
+
+const argv = process.argv.slice(2)
+function option(name) {
+  const i = argv.indexOf(name)
+  if (i === -1) return null
+  const value = argv[i + 1]
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`)
+  return value
+}
+const SMOKE = argv.includes('--smoke') || process.env.BENCH_SMOKE === '1'
+const MD_PATH = option('--md')
+const JSON_PATH = option('--json')
+const ONLY = (option('--only') ?? process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((s) => s.trim())
+const FILTER = new RegExp(option('--filter') ?? process.env.BENCH_FILTER ?? '')
+const ROUNDS = SMOKE ? 1 : Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5))
+const ALLOW_JS = process.env.BENCH_ALLOW_JS === '1'
+const LIBS = (process.env.BENCH_LIBS ?? 'ours,ws,raw').split(',').map((s) => s.trim())
+const TIMEOUT = Number(process.env.BENCH_TIMEOUT_MS ?? (SMOKE ? 20_000 : 120_000))
+const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)
+const CLIENT_ARGS = (process.env.BENCH_CLIENT_ARGS ?? '').split(' ').filter(Boolean)
+const WS_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
+for (let i = 0; i < argv.length; i++) {
+  if (['--md', '--json', '--only', '--filter'].includes(argv[i])) i++
+  else if (argv[i] !== '--smoke') throw new Error(`unknown argument ${argv[i]}`)
+}
+
+// ---------------------------------------------------------------------------
+// Child processes
+
+const children = new Set()
+const killAll = () => {
+  for (const child of children) child.kill()
+}
+process.on('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
+/** Every child's native-module report, checked as it arrives. */
+const nativeSeen = []
+
+class Child {
+  constructor(role, lib, execArgv) {
+    this.label = `${lib} ${role}`
+    this.proc = fork(path.join(__dirname, `${role}.js`), [lib], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    children.add(this)
+    this.pending = new Map()
+    this.nextId = 1
+    this.stopping = false
+    this.exited = null
+    this.ready = new Promise((resolve, reject) => {
+      this.onReady = resolve
+      this.onReadyFail = reject
+    })
+    this.ready.catch(() => {})
+    this.proc.on('message', (message) => {
+      if (message && message.type === 'ready') {
+        nativeSeen.push({ label: this.label, report: message.native })
+        return this.onReady(message)
+      }
+      const call = this.pending.get(message.id)
+      if (!call) return
+      this.pending.delete(message.id)
+      clearTimeout(call.timer)
+      if (message.ok) call.resolve(message.result)
+      else call.reject(new Error(`${this.label}, ${call.cmd}: ${message.error}`))
+    })
+    this.proc.on('exit', (code, signal) => {
+      this.exited = { code, signal }
+      children.delete(this)
+      const error = new Error(`${this.label} (pid ${this.proc.pid}) exited${this.stopping ? '' : ' unexpectedly'} with ${signal ?? code}`)
+      this.onReadyFail(error)
+      for (const call of this.pending.values()) {
+        clearTimeout(call.timer)
+        call.reject(error)
+      }
+      this.pending.clear()
+    })
+    this.proc.on('error', (error) => this.onReadyFail(error))
+  }
+
+  /** The child's ready message (with its port), or a rejection after TIMEOUT. */
+  async started() {
+    return withTimeout(this.ready, TIMEOUT, `${this.label} to start`)
+  }
+
+  call(cmd, args = {}) {
+    return new Promise((resolve, reject) => {
+      if (this.exited || !this.proc.connected) return reject(new Error(`${this.label} is gone (${cmd})`))
+      const id = this.nextId++
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new Error(`${this.label}: ${cmd} timed out after ${TIMEOUT} ms`))
+      }, TIMEOUT)
+      this.pending.set(id, { cmd, resolve, reject, timer })
+      this.proc.send({ id, cmd, args })
+    })
+  }
+
+  /** Throws if the child has died on its own. */
+  check() {
+    if (this.exited && !this.stopping) throw new Error(`${this.label} (pid ${this.proc.pid}) exited unexpectedly with ${this.exited.signal ?? this.exited.code}`)
+  }
+
+  /** Asks the child to exit (so --cpu-prof can write its profile); SIGKILL after 5 s. */
+  async stop() {
+    if (this.exited) return
+    this.stopping = true
+    const gone = new Promise((resolve) => this.proc.once('exit', resolve))
+    if (this.proc.connected) this.proc.send({ id: 0, cmd: 'exit' })
+    const timer = setTimeout(() => this.kill(), 5000)
+    await gone
+    clearTimeout(timer)
+  }
+
+  kill() {
+    if (!this.exited) this.proc.kill('SIGKILL')
+  }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+function checkNative(label, report) {
+  const problems = nativeProblems(report)
+  if (problems.length > 0 && !ALLOW_JS) {
+    throw new Fatal(`${label} (pid ${report.pid}): ${problems.join('; ')}. Run npm ci (bufferutil and utf-8-validate are devDependencies), or set BENCH_ALLOW_JS=1.`)
+  }
+}
+
+class Fatal extends Error {}
+
+/**
+ * A server process and a client process for `lib`; `body({ server, client, url })`
+ * measures. Both are stopped afterwards; a crash, a server-side error or a
+ * timeout fails the measurement.
+ */
+async function withPair(lib, serverArgs, body) {
+  const server = new Child('server', lib, [...serverArgs, ...SERVER_ARGS])
+  const client = new Child('client', lib, CLIENT_ARGS)
+  try {
+    const [ready, clientReady] = await Promise.all([server.started(), client.started()])
+    checkNative(server.label, ready.native)
+    checkNative(client.label, clientReady.native)
+    const url = `ws://127.0.0.1:${ready.port}/`
+    const result = await body({ server, client, url })
+    // One more message each way on every connection: a late duplicate or a broken connection shows here.
+    await client.call('echoAll', {})
+    const after = await server.call('clients')
+    if (after.errors.length > 0) throw new Error(`${lib} server reported errors: ${after.errors.join('; ')}`)
+    server.check()
+    client.check()
+    return result
+  } catch (error) {
+    // Say so when a child died: its peer's error alone would hide that (its exit may take a moment to show).
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    for (const child of [server, client]) {
+      if (child.exited && !child.stopping) error.message += `; ${child.label} (pid ${child.proc.pid}) exited with ${child.exited.signal ?? child.exited.code}`
+    }
+    throw error
+  } finally {
+    await client.stop()
+    await server.stop()
+  }
+}
+
+/** Polls the server until it holds `n` connections. */
+async function serverClients(server, n) {
+  const deadline = Date.now() + TIMEOUT
+  for (;;) {
+    const { clients, errors } = await server.call('clients')
+    if (errors.length > 0) throw new Error(`server errors: ${errors.join('; ')}`)
+    if (clients === n) return
+    if (Date.now() > deadline) throw new Error(`server holds ${clients} connections, expected ${n}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+function checkServer(stop, expectedEchoes, lib) {
+  if (stop.errors.length > 0) throw new Error(`${lib} server reported errors: ${stop.errors.join('; ')}`)
+  if (expectedEchoes !== null && stop.echoed !== expectedEchoes) {
+    throw new Error(`${lib} server echoed ${stop.echoed} messages, expected ${expectedEchoes}`)
+  }
+}
+
+const ms = (cpu) => cpu.total / 1000
+
+// ---------------------------------------------------------------------------
+// Workloads: each config's run(lib) returns one measurement.
+
+const all = SMOKE // compare every message's full content in smoke mode
+
+function roundtripRun(cfg) {
+  return (lib) =>
+    withPair(lib, [], async ({ server, client, url }) => {
+      await client.call('open', { url, n: 1, concurrency: 1 })
+      if (cfg.warmup > 0) await client.call('roundtrip', { size: cfg.size, kind: cfg.kind, count: cfg.warmup, all })
+      await server.call('cpuStart')
+      const r = await client.call('roundtrip', { size: cfg.size, kind: cfg.kind, count: cfg.count, all })
+      const s = await server.call('cpuStop')
+      checkServer(s, cfg.count, lib)
+      return { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
+    })
+}
+
+function pipelineRun(cfg) {
+  return (lib) =>
+    withPair(lib, [], async ({ server, client, url }) => {
+      await client.call('open', { url, n: 1, concurrency: 1 })
+      if (cfg.warmup > 0) await client.call('pipeline', { size: cfg.size, count: cfg.warmup, all })
+      await server.call('cpuStart')
+      const r = await client.call('pipeline', { size: cfg.size, count: cfg.count, all })
+      const s = await server.call('cpuStop')
+      checkServer(s, cfg.count, lib)
+      return { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
+    })
+}
+
+function fanoutRun(cfg) {
+  return (lib) =>
+    withPair(lib, [], async ({ server, client, url }) => {
+      await client.call('open', { url, n: cfg.clients, concurrency: 100 })
+      await serverClients(server, cfg.clients)
+      if (cfg.warmup > 0) {
+        await server.call('prepare', { size: cfg.size, count: cfg.warmup })
+        await client.call('fanArm', { size: cfg.size, count: cfg.warmup, all })
+        await Promise.all([server.call('broadcast'), client.call('fanWait')])
+      }
+      await server.call('prepare', { size: cfg.size, count: cfg.perClient })
+      await server.call('cpuStart')
+      await client.call('fanArm', { size: cfg.size, count: cfg.perClient, all })
+      const [b, r] = await Promise.all([server.call('broadcast'), client.call('fanWait')])
+      const s = await server.call('cpuStop')
+      checkServer(s, 0, lib)
+      const deliveries = cfg.clients * cfg.perClient
+      if (b.clients !== cfg.clients || r.deliveries !== deliveries) {
+        throw new Error(`${lib}: broadcast to ${b.clients} clients, ${r.deliveries} deliveries; expected ${cfg.clients}, ${deliveries}`)
+      }
+      return { count: deliveries, ns: r.ns, rate: deliveries / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: deliveries / ((s.cpu.total + r.cpu.total) / 1e6) }
+    })
+}
+
+function idleRun(cfg) {
+  return (lib) =>
+    withPair(lib, ['--expose-gc'], async ({ server, client, url }) => {
+      // Warm-up: open, use and close some connections so one-time costs (code, lazily loaded modules) come before `before`.
+      if (cfg.warmup > 0) {
+        await client.call('open', { url, n: cfg.warmup, concurrency: cfg.concurrency })
+        await client.call('echoAll', {})
+        await client.call('closeAll')
+        await serverClients(server, 0)
+      }
+      const before = await server.call('mem')
+      await server.call('cpuStart')
+      const r = await client.call('open', { url, n: cfg.connections, concurrency: cfg.concurrency })
+      const s = await server.call('cpuStop')
+      checkServer(s, 0, lib)
+      await serverClients(server, cfg.connections)
+      const after = await server.call('mem')
+      if (r.opened !== cfg.connections || after.clients !== cfg.connections) {
+        throw new Error(`${lib}: opened ${r.opened}, server holds ${after.clients}; expected ${cfg.connections}`)
+      }
+      const n = cfg.connections
+      return {
+        count: n,
+        ns: r.ns,
+        rate: n / (r.ns / 1e9),
+        serverCpuMs: ms(s.cpu),
+        clientCpuMs: ms(r.cpu),
+        perCpu: n / ((s.cpu.total + r.cpu.total) / 1e6),
+        rssPerConn: (after.rss - before.rss) / n,
+        heapPerConn: (after.heapUsed - before.heapUsed) / n,
+        externalPerConn: (after.external - before.external) / n,
+      }
+    })
+}
+
+function bigRun(cfg) {
+  return (lib) =>
+    withPair(lib, [], async ({ server, client, url }) => {
+      await client.call('open', { url, n: 1, concurrency: 1 })
+      const start = await server.call('cpuStart')
+      const r = await client.call('big', { size: cfg.size })
+      const s = await server.call('cpuStop')
+      checkServer(s, 1, lib)
+      return {
+        count: 1,
+        ns: r.ns,
+        wallMs: r.ns / 1e6,
+        mibPerSec: cfg.size / MiB / (r.ns / 1e9),
+        serverCpuMs: ms(s.cpu),
+        clientCpuMs: ms(r.cpu),
+        perCpu: cfg.size / MiB / ((s.cpu.total + r.cpu.total) / 1e6),
+        rssBeforeMiB: start.rss / MiB,
+        peakRssMiB: s.maxRSS / 1024,
+        clientPeakRssMiB: r.maxRSS / 1024,
+      }
+    })
+}
+
+const sizeLabel = (size) => (size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`)
+const wsLibs = (withRaw) => LIBS.filter((lib) => lib !== 'raw' || withRaw)
+
+function workloads() {
+  const list = []
+  const roundtrip = SMOKE
+    ? [[64, 50], [16 * KiB, 50], [128 * KiB, 50], [MiB, 20]]
+    : [[64, 10_000], [16 * KiB, 5_000], [128 * KiB, 1_000], [MiB, 100]]
+  list.push({
+    id: 'a',
+    title: 'a. Sequential roundtrip echo, one message in flight',
+    unit: 'roundtrips/s',
+    target: 'ours/ws ≥ 1.0 at every size',
+    configs: roundtrip.flatMap(([size, count]) =>
+      ['text', 'binary'].map((kind) => {
+        const cfg = { key: `${sizeLabel(size)} ${kind}`, size, kind, count, warmup: SMOKE ? 5 : Math.max(10, Math.round(count / 10)) }
+        // Raw TCP carries bytes only: it runs with the binary rows, and text rows show that figure too.
+        return { ...cfg, libs: wsLibs(kind === 'binary'), rawFrom: `${sizeLabel(size)} binary`, run: roundtripRun(cfg), label: `${sizeLabel(size)} × ${count.toLocaleString('en-US')} ${kind}` }
+      }),
+    ),
+  })
+  const pipelined = SMOKE ? [[64, 2000], [KiB, 500]] : [[64, 200_000], [KiB, 50_000]]
+  list.push({
+    id: 'b',
+    title: 'b. Pipelined echo, as fast as backpressure allows (binary)',
+    unit: 'messages/s',
+    target: 'ours/ws ≥ 1.2 at 64 B',
+    configs: pipelined.map(([size, count]) => {
+      const cfg = { key: `${sizeLabel(size)}`, size, count, warmup: SMOKE ? 50 : Math.round(count / 10) }
+      return { ...cfg, libs: wsLibs(true), rawFrom: cfg.key, run: pipelineRun(cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
+    }),
+  })
+  const fan = SMOKE ? { clients: 20, perClient: 20, warmup: 2 } : { clients: 500, perClient: 200, warmup: 10 }
+  const fanCfg = { key: 'fan-out', size: KiB, ...fan }
+  list.push({
+    id: 'c',
+    title: 'c. Fan-out: one server broadcasting 1 KiB messages to many connections',
+    unit: 'deliveries/s',
+    target: 'ours/ws ≥ 1.0',
+    configs: [{ ...fanCfg, libs: wsLibs(false), run: fanoutRun(fanCfg), label: `${fan.clients} clients × ${fan.perClient} × 1 KiB` }],
+  })
+  const idle = SMOKE ? { connections: 20, concurrency: 10, warmup: 5 } : { connections: 5000, concurrency: 100, warmup: 100 }
+  const idleCfg = { key: 'idle', ...idle }
+  list.push({
+    id: 'd',
+    title: 'd. Idle connections: handshakes and memory per connection',
+    unit: 'handshakes/s',
+    target: 'server bytes per idle connection (RSS and heap) ≤ ws',
+    configs: [{ ...idleCfg, libs: wsLibs(false), run: idleRun(idleCfg), label: `${idle.connections.toLocaleString('en-US')} connections, ${idle.concurrency} at a time` }],
+  })
+  const bigCfg = { key: 'big', size: SMOKE ? 4 * MiB : 256 * MiB }
+  list.push({
+    id: 'e',
+    title: `e. One ${sizeLabel(bigCfg.size)} binary message echoed`,
+    unit: 'ms',
+    target: 'server peak RSS below ws',
+    configs: [{ ...bigCfg, libs: wsLibs(false), run: bigRun(bigCfg), label: `${sizeLabel(bigCfg.size)} binary` }],
+  })
+  for (const w of list) w.configs = w.configs.filter((cfg) => FILTER.test(cfg.label))
+  return list.filter((w) => ONLY.includes(w.id) && w.configs.length > 0)
+}
+
+// ---------------------------------------------------------------------------
+// Statistics and formatting
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+function stats(measurements, field) {
+  const xs = measurements.map((m) => m[field])
+  if (xs.length === 0 || xs.some((x) => typeof x !== 'number')) return null
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length }
+}
+
+function fmtNum(x, digits = 0) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–'
+  if (digits === 0 && Math.abs(x) < 100 && x !== Math.round(x)) digits = Math.abs(x) < 10 ? 2 : 1
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** "median (min–max)" */
+function fmtStat(s, digits = 0) {
+  if (!s) return '–'
+  if (s.n === 1) return fmtNum(s.median, digits)
+  return `${fmtNum(s.median, digits)} (${fmtNum(s.min, digits)}–${fmtNum(s.max, digits)})`
+}
+
+function ratio(a, b) {
+  if (!a || !b || !b.median) return null
+  return a.median / b.median
+}
+
+const fmtRatio = (r) => (r === null ? '–' : `${r.toFixed(2)}×`)
+
+/** Renders rows as a Markdown table or as aligned text. `align`: 'l' or 'r' per column. */
+function table(headers, rows, align, markdown) {
+  if (markdown) {
+    const sep = align.map((a) => (a === 'r' ? '---:' : '---'))
+    return [headers, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')
+  }
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (r) => r.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ')
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+/** One workload's table and its target line; `summary` collects the ratios for the final report. */
+function renderWorkload(w, results, markdown) {
+  const out = []
+  const get = (cfg, lib) => results[w.id]?.[cfg.key]?.[lib] ?? []
+  const cpuCell = (cfg, lib) => {
+    const m = get(cfg, lib)
+    if (m.length === 0) return '–'
+    return `${fmtNum(median(m.map((x) => x.serverCpuMs)))} + ${fmtNum(median(m.map((x) => x.clientCpuMs)))}`
+  }
+  let verdict = null
+  if (w.id === 'a' || w.id === 'b' || w.id === 'c') {
+    const withRaw = w.id !== 'c'
+    const headers = [
+      w.id === 'c' ? 'workload' : 'message',
+      `ws ${w.unit}`,
+      `ours ${w.unit}`,
+      'ours/ws',
+      ...(withRaw ? [`raw TCP ${w.unit}`, 'ours/raw'] : []),
+      'ws per CPU-s',
+      'ours per CPU-s',
+      'ours/ws per CPU-s',
+      'CPU ms ws (server + client)',
+      'CPU ms ours (server + client)',
+    ]
+    const rows = []
+    const ratios = []
+    for (const cfg of w.configs) {
+      const ours = stats(get(cfg, 'ours'), 'rate')
+      const ws = stats(get(cfg, 'ws'), 'rate')
+      const raw = withRaw ? stats(results[w.id]?.[cfg.rawFrom]?.raw ?? [], 'rate') : null
+      const oursCpu = stats(get(cfg, 'ours'), 'perCpu')
+      const wsCpu = stats(get(cfg, 'ws'), 'perCpu')
+      const r = ratio(ours, ws)
+      ratios.push({ cfg, r, rCpu: ratio(oursCpu, wsCpu), rRaw: ratio(ours, raw) })
+      rows.push([
+        cfg.label,
+        fmtStat(ws),
+        fmtStat(ours),
+        fmtRatio(r),
+        ...(withRaw ? [fmtStat(raw), fmtRatio(ratio(ours, raw))] : []),
+        fmtStat(wsCpu),
+        fmtStat(oursCpu),
+        fmtRatio(ratio(oursCpu, wsCpu)),
+        cpuCell(cfg, 'ws'),
+        cpuCell(cfg, 'ours'),
+      ])
+    }
+    out.push(table(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')), markdown))
+    const limit = w.id === 'b' ? 1.2 : 1.0
+    const judged = w.id === 'b' ? ratios.filter((x) => x.cfg.size === 64) : ratios
+    const missed = judged.filter((x) => x.r !== null && x.r < limit)
+    if (judged.some((x) => x.r === null)) verdict = 'not judged (a library was not run)'
+    else verdict = missed.length === 0 ? 'met' : `not met (${missed.map((x) => `${x.cfg.label}: ${x.r.toFixed(2)}×`).join(', ')})`
+    summary[w.id] = ratios.map((x) => ({ label: x.cfg.label, ratio: x.r, perCpuRatio: x.rCpu, oursOverRaw: x.rRaw }))
+  } else if (w.id === 'd' || w.id === 'e') {
+    const cfg = w.configs[0]
+    const metrics =
+      w.id === 'd'
+        ? [
+            ['handshakes/s while opening', 'rate', 'higher', 0],
+            ['handshakes per CPU-s (server + client)', 'perCpu', 'higher', 0],
+            ['server RSS per connection (bytes)', 'rssPerConn', 'lower', 0],
+            ['server heapUsed per connection (bytes)', 'heapPerConn', 'lower', 0],
+            ['server CPU ms while opening', 'serverCpuMs', 'lower', 0],
+            ['client CPU ms while opening', 'clientCpuMs', 'lower', 0],
+          ]
+        : [
+            ['wall time, send to echo (ms)', 'wallMs', 'lower', 0],
+            ['message MiB/s (size / wall time)', 'mibPerSec', 'higher', 0],
+            ['server peak RSS (MiB)', 'peakRssMiB', 'lower', 0],
+            ['server RSS before the message (MiB)', 'rssBeforeMiB', 'lower', 0],
+            ['server CPU ms', 'serverCpuMs', 'lower', 0],
+            ['client CPU ms', 'clientCpuMs', 'lower', 0],
+            ['MiB per CPU-s (server + client)', 'perCpu', 'higher', 0],
+          ]
+    const headers = ['metric', 'ws', 'ours', 'ours/ws', 'ours/ws:']
+    const rows = []
+    const summaryRows = []
+    for (const [name, field, better, digits] of metrics) {
+      const ws = stats(get(cfg, 'ws'), field)
+      const ours = stats(get(cfg, 'ours'), field)
+      const r = ratio(ours, ws)
+      rows.push([name, fmtStat(ws, digits), fmtStat(ours, digits), fmtRatio(r), better === 'higher' ? 'higher is better' : 'lower is better'])
+      summaryRows.push({ label: name, ratio: r, better })
+    }
+    out.push(table(headers, rows, ['l', 'r', 'r', 'r', 'l'], markdown))
+    summary[w.id] = summaryRows
+    const byName = (label) => summaryRows.find((x) => x.label.startsWith(label))?.ratio ?? null
+    if (w.id === 'd') {
+      const rss = byName('server RSS')
+      const heap = byName('server heapUsed')
+      verdict = rss === null || heap === null ? 'not judged' : rss <= 1 && heap <= 1 ? 'met' : `not met (RSS ${rss.toFixed(2)}×, heapUsed ${heap.toFixed(2)}× of ws)`
+    } else {
+      const peak = byName('server peak RSS')
+      verdict = peak === null ? 'not judged' : peak < 1 ? 'met' : `not met (${peak.toFixed(2)}× of ws)`
+    }
+  }
+  const rounds = w.rounds ?? ROUNDS
+  verdicts[w.id] = verdict
+  return { text: out.join('\n'), target: `Target: ${w.target}: ${verdict}.`, rounds }
+}
+
+const verdicts = {}
+
+/** All ratios at a glance (after renderWorkload has filled `summary` and `verdicts`). */
+function renderSummary(list, markdown) {
+  const rows = []
+  for (const w of list) {
+    const items = summary[w.id]
+    if (!items) continue
+    if (w.id === 'a' || w.id === 'b' || w.id === 'c') {
+      for (const x of items) rows.push([w.id, x.label, fmtRatio(x.ratio), fmtRatio(x.perCpuRatio), x.oursOverRaw === undefined || x.oursOverRaw === null ? '–' : fmtRatio(x.oursOverRaw), 'higher is better'])
+    } else {
+      const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : ['wall time', 'server peak RSS', 'MiB per CPU-s']
+      for (const x of items.filter((x) => keep.some((k) => x.label.startsWith(k)))) {
+        rows.push([w.id, x.label, fmtRatio(x.ratio), '', '', x.better === 'higher' ? 'higher is better' : 'lower is better'])
+      }
+    }
+  }
+  const headers = ['', 'row', 'ours/ws', 'ours/ws per CPU-s', 'ours/raw TCP', 'ours/ws:']
+  const out = [table(headers, rows, ['l', 'l', 'r', 'r', 'r', 'l'], markdown), '']
+  for (const w of list) if (verdicts[w.id]) out.push(`${markdown ? '- ' : ''}Target ${w.id}, ${w.target}: ${verdicts[w.id]}.`)
+  return out.join('\n')
+}
+
+const summary = {}
+
+// ---------------------------------------------------------------------------
+// Machine description
+
+function machine() {
+  const cpus = os.cpus()
+  let osName = `${os.type()} ${os.release()}`
+  try {
+    const pretty = fs.readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m)
+    if (pretty) osName = `${pretty[1]} (${os.type()} ${os.release()}, ${os.arch()})`
+  } catch {}
+  const native = nativeReport()
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    ramGiB: os.totalmem() / 1024 ** 3,
+    os: osName,
+    node: process.version,
+    native,
+    watershed: require(path.join(REPO, 'package.json')).version,
+    date: new Date().toISOString(),
+    loadBefore: os.loadavg(),
+  }
+}
+
+const fmtLoad = (l) => l.map((x) => x.toFixed(2)).join(', ')
+
+/**
+ * CPU time used by processes other than this run (Linux): the machine's busy
+ * time from /proc/stat less this process's and its reaped children's from
+ * /proc/self/stat, in seconds. null where /proc is not there.
+ */
+function cpuClock() {
+  try {
+    const all = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const busy = all.reduce((a, b) => a + b, 0) - all[3] - (all[4] ?? 0)
+    const self = fs.readFileSync('/proc/self/stat', 'utf8')
+    const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number)
+    // Fields 14-17 of stat (utime, stime, cutime, cstime) are 11-14 here, counted from field 3.
+    const ours = fields[11] + fields[12] + fields[13] + fields[14]
+    return { busy, ours, wall: Date.now() }
+  } catch {
+    return null
+  }
+}
+
+/** Other processes' CPU between two cpuClock() readings, as a share of one core (USER_HZ 100 assumed). */
+function foreignLoad(a, b) {
+  if (!a || !b) return null
+  const seconds = (b.wall - a.wall) / 1000
+  const foreign = Math.max(0, (b.busy - a.busy) - (b.ours - a.ours)) / 100
+  return seconds > 0 ? foreign / seconds : null
+}
+const fmtForeign = (x) => (x === null ? 'unknown' : `${(x * 100).toFixed(0)}% of a core`)
+
+function nativeLines(m) {
+  const n = m.native
+  const mod = (name, x) => `${name} ${x.version ?? 'not installed'} (${x.native ? 'native build' : 'JavaScript fallback'})`
+  return [
+    `ws ${n.ws.version}; ${mod('bufferutil', n.bufferutil)}; ${mod('utf-8-validate', n.utf8validate)}.`,
+    `ws masks with ${n.ws.masking} and validates UTF-8 with ${n.ws.utf8}` +
+      (n.ws.utf8 === 'buffer.isUtf8' ? ' (ws 8 prefers Node\'s native buffer.isUtf8 over utf-8-validate when Node has it)' : '') +
+      `; watershed masks ${n.oursNativeMasking ? 'natively (bufferutil)' : 'with its JavaScript word loop'}.`,
+  ]
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const started = Date.now()
+  const clockStart = cpuClock()
+  const m = machine()
+  checkNative('this process', m.native)
+  const list = workloads()
+  console.log(`watershed benchmark${SMOKE ? ' (smoke mode: tiny counts, 1 round)' : ''}: ${m.cpu}, ${m.cores} cores, ${m.ramGiB.toFixed(1)} GiB, ${m.os}, Node ${m.node}`)
+  for (const line of nativeLines(m)) console.log(line)
+  console.log(`Rounds: ${ROUNDS}; libraries: ${LIBS.join(', ')}; ws send threshold ${WS_THRESHOLD} bytes.`)
+  console.log('')
+
+  const results = {}
+  const failures = []
+  const rendered = []
+  for (const w of list) {
+    results[w.id] = {}
+    const rounds = w.rounds ?? ROUNDS
+    const t0 = Date.now()
+    const clock0 = cpuClock()
+    let failed = null
+    try {
+      for (const cfg of w.configs) {
+        const perLib = (results[w.id][cfg.key] = {})
+        for (const lib of cfg.libs) perLib[lib] = []
+        for (let round = 0; round < rounds; round++) {
+          const order = round % 2 === 0 ? cfg.libs : [...cfg.libs].reverse()
+          for (const lib of order) {
+            const measurement = await cfg.run(lib)
+            perLib[lib].push(measurement)
+            const shown = measurement.rate !== undefined ? `${fmtNum(measurement.rate)} ${w.unit}` : `${fmtNum(measurement.wallMs)} ms, peak RSS ${fmtNum(measurement.peakRssMiB)} MiB`
+            process.stderr.write(`  [${w.id}] ${cfg.label}, round ${round + 1}/${rounds}, ${lib}: ${shown}\n`)
+          }
+        }
+      }
+    } catch (error) {
+      if (error instanceof Fatal) throw error
+      failed = error
+      failures.push({ workload: w.id, error })
+    }
+    const seconds = (Date.now() - t0) / 1000
+    const foreign = foreignLoad(clock0, cpuClock())
+    const text = renderWorkload(w, results, false)
+    rendered.push({ w, seconds, failed, foreign })
+    console.log(`${w.title} (${w.unit}; median (min–max) of ${rounds} round${rounds > 1 ? 's' : ''}; ${seconds.toFixed(0)} s; other processes used ${fmtForeign(foreign)})`)
+    // (Under 2 s the reading is too coarse to warn about.)
+    if (foreign !== null && foreign > 0.1 && seconds >= 2) console.log(`Warning: other processes used ${fmtForeign(foreign)} during this workload: figures will suffer.`)
+    if (failed) {
+      console.log(`FAILED: ${failed.stack ?? failed}`)
+    } else {
+      console.log(text.text)
+      console.log(text.target)
+    }
+    console.log('')
+  }
+  const completed = rendered.filter((x) => !x.failed).map((x) => x.w)
+  if (completed.length > 0) {
+    console.log('Summary: every ratio is ours / ws (or ours / raw TCP), medians of the rounds')
+    console.log(renderSummary(completed, false))
+    console.log('')
+  }
+  const totalSeconds = (Date.now() - started) / 1000
+  const checked = nativeSeen.filter((x) => nativeProblems(x.report).length === 0).length
+  console.log(`Native modules checked in ${nativeSeen.length} child processes (${checked} with every native path in use).`)
+  m.loadAfter = os.loadavg()
+  m.foreign = foreignLoad(clockStart, cpuClock())
+  console.log(`Other processes used ${fmtForeign(m.foreign)} over the whole run (CPU time not spent by this run or its children).`)
+  console.log(`Total time: ${(totalSeconds / 60).toFixed(1)} min; load average ${fmtLoad(m.loadBefore)} before, ${fmtLoad(m.loadAfter)} after (1, 5, 15 min; the run's own processes count too).`)
+
+  if (JSON_PATH) fs.writeFileSync(JSON_PATH, JSON.stringify({ machine: m, rounds: ROUNDS, smoke: SMOKE, results, summary, failures: failures.map((f) => ({ workload: f.workload, error: String(f.error) })) }, null, 2))
+  if (failures.length > 0) {
+    console.log(`FAILED: ${failures.map((f) => f.workload).join(', ')}`)
+    if (MD_PATH) console.log(`${MD_PATH} not written.`)
+    process.exitCode = 1
+    return
+  }
+  if (MD_PATH) {
+    fs.writeFileSync(MD_PATH, markdownReport(m, rendered, results, totalSeconds))
+    console.log(`Wrote ${MD_PATH}.`)
+  }
+  console.log('OK: every workload completed, every message verified.')
+}
+
+function markdownReport(m, rendered, results, totalSeconds) {
+  const lines = [
+    '# Performance: watershed against ws',
+    '',
+    `Generated by \`npm run bench\` (bench/run.js) on ${m.date.slice(0, 10)}; the whole run took ${(totalSeconds / 60).toFixed(1)} minutes.`,
+    'Numbers from one run on the machine below; the ratios are what to compare, the absolute figures depend on the machine.',
+    '',
+    '## Summary',
+    '',
+    'Every ratio is ours / ws (or ours / raw TCP) of the medians over the rounds; the tables below have the figures.',
+    '',
+    renderSummary(rendered.map((x) => x.w), true),
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores; RAM ${m.ramGiB.toFixed(1)} GiB`,
+    `- OS: ${m.os}`,
+    `- Node ${m.node}; watershed ${m.watershed}`,
+    ...nativeLines(m).map((l) => `- ${l}`),
+    `- Date: ${m.date}; load average (1, 5, 15 min) ${fmtLoad(m.loadBefore)} before the run, ${fmtLoad(m.loadAfter)} after it;`,
+    `  other processes used ${fmtForeign(m.foreign)} during the run (the machine's busy time from /proc/stat less this run's own)`,
+    '',
+    '## How to reproduce',
+    '',
+    '```sh',
+    'npm ci && npm run bench',
+    '```',
+    '',
+    '`npm run bench` builds `dist/` and runs `node bench/run.js --md docs/performance.md`. `node bench/run.js`',
+    'alone prints the same tables without writing this file; `--smoke` runs every workload with tiny counts',
+    '(the test suite does, as `test/bench-smoke.test.ts`); `BENCH_ROUNDS=N` changes the number of rounds.',
+    'The run refuses to start if `ws` would use JavaScript fallbacks for masking or UTF-8 validation',
+    '(`BENCH_ALLOW_JS=1` overrides).',
+    '',
+    '## Method',
+    '',
+    '- **Processes.** For every measurement a fresh server process and a fresh client process (`child_process.fork`),',
+    '  talking over 127.0.0.1; the parent sends commands and collects results over IPC. Both sides use the same',
+    '  library: watershed (`WebSocketServer` on an http server, `connect()`) against ws (`WebSocketServer` on an http',
+    '  server, `new WebSocket()`), both with permessage-deflate off and a 512 MiB message limit.',
+    '- **Echo servers.** watershed: `ws.on(\'data\', (m) => ws.write(m))` (a string comes back as text, a Buffer as',
+    '  binary); ws: `ws.on(\'message\', (m, isBinary) => ws.send(m, { binary: isBinary }))`. So a text message is',
+    '  decoded to a string and encoded again by watershed, while ws hands the server its bytes (validated as UTF-8).',
+    '  Likewise the ws client receives Buffers and the watershed client strings.',
+    '- **Raw TCP baseline** (workloads a and b): a plain `net` server and client; each message is a 4-byte length and',
+    '  its payload; the server counts messages and writes every chunk back as it arrives (the client sends each',
+    '  burst in one corked write). It is the ceiling for Node on this machine, not a WebSocket: no framing,',
+    '  masking or reassembly on the server. It carries bytes only, so text rows show the binary figure.',
+    '- **Backpressure when sending as fast as possible** (b, c): watershed calls `write()` until it returns `false`,',
+    `  then waits for \`'drain'\`. ws has no \`'drain'\`: the sender calls \`send()\` while \`bufferedAmount\` stays under`,
+    `  ${WS_THRESHOLD / KiB} KiB, and the message that crosses it carries a send callback (called once ws has written it to`,
+    '  the socket) that resumes sending. 64 KiB did best for ws in a sweep of 16 KiB, 64 KiB, 256 KiB, 1 MiB and',
+    '  4 MiB on this machine (`BENCH_WS_THRESHOLD` changes it). The echo servers do not wait (ws has no way to, in',
+    '  its idiom); the fan-out server does, per connection, the same way.',
+    `- **Interleaving.** Each workload runs ROUNDS rounds (here ${ROUNDS}), and each round runs every`,
+    '  library once, in the opposite order to the round before. Tables give the median over the rounds with the',
+    '  minimum and maximum in parentheses; a ratio is the ratio of the medians, ours / ws.',
+    '- **Warm-up** (full run). Before the measured part, on the same connection: 10% of the count (a, b), 10 broadcast',
+    '  messages (c), 100 connections opened, used and closed (d). Workload e is measured cold.',
+    '- **CPU time.** user + system CPU of the server process and of the client process over the measured',
+    '  interval (`process.cpuUsage()` deltas, reported over IPC), shown as server + client milliseconds and as',
+    '  throughput per CPU-second of both together.',
+    '- **Payloads.** Binary: pseudo-random bytes. Text: mostly ASCII with a few 2-, 3- and 4-byte characters',
+    '  (a JSON-like sentence), so from 16 KiB on every text message has non-ASCII characters (64 B is ASCII only).',
+    '- **Verification.** Every message carries its sequence number; every echo is checked for type (text or binary),',
+    '  length and sequence number, and the whole content of every 61st (and the last) is compared; the servers',
+    '  count what they echo. A lost, duplicated, reordered or corrupted message, a connection error, a timeout or a',
+    '  crashed child fails the run, and then this file is not written.',
+    '- **Ratios.** Throughput: ours / ws, above 1 means watershed is faster (or does more per CPU-second). Times,',
+    '  memory and CPU milliseconds: ours / ws, below 1 means watershed uses less.',
+    '',
+  ]
+  for (const { w, seconds, foreign } of rendered) {
+    const r = renderWorkload(w, results, true)
+    lines.push(`## ${w.title}`, '')
+    lines.push(`${describe(w)} (${r.rounds} round${r.rounds > 1 ? 's' : ''}, ${seconds.toFixed(0)} s; other processes used ${fmtForeign(foreign)} meanwhile.)`, '')
+    lines.push(r.text, '')
+    lines.push(r.target, '')
+  }
+  return lines.join('\n')
+}
+
+function describe(w) {
+  switch (w.id) {
+    case 'a':
+      return 'One connection; the client sends a message and waits for its echo before sending the next. Roundtrips per second over the measured count (after a 10% warm-up).'
+    case 'b':
+      return 'One connection; the client sends every message as fast as its library\'s backpressure allows while reading the echoes; the clock stops when the last echo arrives.'
+    case 'c': {
+      const cfg = w.configs[0]
+      return `One client process holds ${cfg.clients} connections; the server writes ${cfg.perClient} messages of 1 KiB to each, every connection as fast as its own backpressure allows; the clock (in the client) runs until every connection has received every message. Deliveries per second.`
+    }
+    case 'd': {
+      const cfg = w.configs[0]
+      return `A fresh server (node --expose-gc) per run. The client opens ${cfg.connections} connections, ${cfg.concurrency} handshakes at a time (handshakes per second over the whole opening), and keeps them idle. Memory per connection is (after − before) / ${cfg.connections} of the server's \`process.memoryUsage()\`, each taken after four \`gc()\` calls.`
+    }
+    case 'e':
+      return 'A fresh server per run. The client sends one binary message and waits for its echo (compared byte for byte afterwards). Peak RSS is the server process\'s `process.resourceUsage().maxRSS` over its life, including its baseline (the RSS before the message is shown too).'
+  }
+  return ''
+}
+
+main().catch((error) => {
+  console.error(error instanceof Fatal ? `Aborted: ${error.message}` : error)
+  killAll()
+  process.exit(1)
+})

@@ -1,0 +1,197 @@
+'use strict'
+/**
+ * A benchmark server process, forked by bench/run.js: `node bench/server.js LIB`
+ * with LIB one of
+ *
+ *   ours  watershed's WebSocketServer on an http server; echo is
+ *         ws.on('data', (m) => ws.write(m)): a string comes back as text, a Buffer as binary.
+ *   ws    ws's WebSocketServer on an http server; echo is
+ *         ws.on('message', (m, isBinary) => ws.send(m, { binary: isBinary })).
+ *   raw   a plain net server: length-prefixed messages, echoed byte for byte as
+ *         they arrive (and counted), the ceiling for Node on this machine.
+ *
+ * Both WebSocket servers accept messages up to MAX_MESSAGE (512 MiB) and have
+ * permessage-deflate off. The server listens on 127.0.0.1, port 0, and sends
+ * { type: 'ready', port, native } over IPC; then it answers the parent's
+ * commands (see `commands` below).
+ */
+const http = require('node:http')
+const net = require('node:net')
+const { FrameCounter, nativeReport, serveCommands, cpuSince } = require('./common')
+
+const MAX_MESSAGE = 512 * 1024 * 1024
+/** ws has no 'drain': past this many buffered bytes a sender waits for a send callback (see client.js). */
+const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
+
+const lib = process.argv[2]
+if (!['ours', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
+
+let echoed = 0
+const errors = []
+let cpuStart = process.cpuUsage()
+/** Every open connection (for raw: sockets). */
+let clients = new Set()
+/** The messages of the next broadcast. */
+let prepared = null
+
+function noteError(error) {
+  if (errors.length < 10) errors.push(`${error.code ?? ''} ${error.message}`.trim())
+}
+
+function startOurs(httpServer) {
+  const { WebSocketServer } = require('watershed')
+  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE })
+  clients = wss.clients
+  wss.on('connection', (ws) => {
+    ws.on('error', noteError)
+    ws.on('data', (message) => {
+      echoed++
+      ws.write(message)
+    })
+  })
+  return {
+    /** Writes `messages` to every client, each as fast as its backpressure allows. */
+    broadcast(messages) {
+      return Promise.all(
+        [...wss.clients].map(
+          (ws) =>
+            new Promise((resolve, reject) => {
+              let i = 0
+              const onClose = () => reject(new Error('a client closed during the broadcast'))
+              ws.once('close', onClose)
+              const pump = () => {
+                while (i < messages.length) {
+                  if (!ws.write(messages[i++])) {
+                    ws.once('drain', pump)
+                    return
+                  }
+                }
+                ws.off('close', onClose)
+                resolve()
+              }
+              pump()
+            }),
+        ),
+      )
+    },
+  }
+}
+
+function startWs(httpServer) {
+  const { WebSocketServer } = require('ws')
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: MAX_MESSAGE, perMessageDeflate: false })
+  clients = wss.clients
+  wss.on('error', noteError)
+  wss.on('connection', (ws) => {
+    ws.on('error', noteError)
+    ws.on('message', (message, isBinary) => {
+      echoed++
+      ws.send(message, { binary: isBinary })
+    })
+  })
+  return {
+    /**
+     * ws's idiomatic backpressure: send while bufferedAmount stays under a
+     * threshold; the message that crosses it carries a callback (called once
+     * it has been written to the socket) that resumes sending.
+     */
+    broadcast(messages) {
+      return Promise.all(
+        [...wss.clients].map(
+          (ws) =>
+            new Promise((resolve, reject) => {
+              let i = 0
+              const pump = (error) => {
+                if (error) return reject(error)
+                while (i < messages.length) {
+                  const message = messages[i++]
+                  if (ws.bufferedAmount + message.length >= WS_SEND_THRESHOLD && i < messages.length) {
+                    ws.send(message, pump)
+                    return
+                  }
+                  ws.send(message)
+                }
+                resolve()
+              }
+              pump()
+            }),
+        ),
+      )
+    },
+  }
+}
+
+function startRaw() {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true)
+    clients.add(socket)
+    const counter = new FrameCounter()
+    let before = 0
+    socket.on('data', (chunk) => {
+      counter.push(chunk)
+      echoed += counter.count - before
+      before = counter.count
+      socket.write(chunk)
+    })
+    socket.on('error', noteError)
+    socket.on('close', () => clients.delete(socket))
+  })
+  return { server, broadcast: () => Promise.reject(new Error('raw has no broadcast')) }
+}
+
+const commands = {
+  /** Starts the measured interval: CPU time and the echo count from here. */
+  cpuStart() {
+    echoed = 0
+    cpuStart = process.cpuUsage()
+    return { rss: process.memoryUsage().rss, maxRSS: process.resourceUsage().maxRSS }
+  },
+  /** Ends it: CPU time used, messages echoed, errors seen, peak RSS (KiB). */
+  cpuStop() {
+    return { cpu: cpuSince(cpuStart), echoed, errors: errors.slice(), maxRSS: process.resourceUsage().maxRSS, clients: clients.size }
+  },
+  clients() {
+    return { clients: clients.size, errors: errors.slice() }
+  },
+  /** Memory after full collections (needs --expose-gc). */
+  mem() {
+    if (typeof global.gc !== 'function') throw new Error('mem needs node --expose-gc')
+    for (let i = 0; i < 4; i++) global.gc()
+    const m = process.memoryUsage()
+    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, clients: clients.size }
+  },
+  /** Makes messages 0..count-1 of `size` bytes (binary) for the next broadcast. */
+  prepare({ size, count }) {
+    const { basePayload, stamp } = require('./common')
+    const base = basePayload(size, 'binary')
+    prepared = []
+    for (let seq = 0; seq < count; seq++) prepared.push(stamp(base, seq))
+  },
+  /** Sends the prepared messages to every client; resolves when all are handed to the library. */
+  async broadcast() {
+    if (!prepared) throw new Error('broadcast without prepare')
+    const messages = prepared
+    prepared = null
+    const started = process.hrtime.bigint()
+    await app.broadcast(messages)
+    return { clients: clients.size, writeMs: Number(process.hrtime.bigint() - started) / 1e6 }
+  },
+  exit() {
+    setImmediate(() => process.exit(0))
+  },
+}
+
+let app
+let server
+if (lib === 'raw') {
+  app = startRaw()
+  server = app.server
+} else {
+  server = http.createServer((req, res) => res.end('websocket only\n'))
+  app = lib === 'ours' ? startOurs(server) : startWs(server)
+}
+server.on('error', noteError)
+serveCommands(commands)
+server.listen(0, '127.0.0.1', 1024, () => {
+  process.send({ type: 'ready', port: server.address().port, native: nativeReport() })
+})

@@ -1,0 +1,95 @@
+/**
+ * The benchmark suite (bench/run.js) in smoke mode: every workload with tiny
+ * counts and one round, server and client in their own processes, every
+ * message verified. It must exit 0 and print every workload's table. No
+ * figure is judged here: timings on a loaded test machine mean nothing.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+
+const ROOT = path.resolve(__dirname, '..')
+const RUN_TIMEOUT = 100_000
+
+interface Finished {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** The environment of a user's shell: none of the test runner's hooks. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'NODE_OPTIONS' || name.startsWith('TAP') || name.startsWith('_TAPJS') || name.startsWith('TS_NODE')) continue
+    if (name.startsWith('BENCH_')) continue
+    env[name] = value
+  }
+  return env
+}
+
+/** Runs `node bench/run.js --smoke` from the repository root; kills it after RUN_TIMEOUT. */
+function runSmoke(): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/run.js', '--smoke'], { cwd: ROOT, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text))
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_TIMEOUT)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+/** Each workload's title line starts so, and its table's first column header is given. */
+const WORKLOADS = [
+  { title: 'a. Sequential roundtrip echo', header: 'message', rows: ['64 B × 50 text', '64 B × 50 binary', '1 MiB × 20 text', '1 MiB × 20 binary'] },
+  { title: 'b. Pipelined echo', header: 'message', rows: ['2,000 × 64 B', '500 × 1 KiB'] },
+  { title: 'c. Fan-out', header: 'workload', rows: ['20 clients × 20 × 1 KiB'] },
+  { title: 'd. Idle connections', header: 'metric', rows: ['handshakes/s while opening', 'server RSS per connection (bytes)'] },
+  { title: 'e. One 4 MiB binary message echoed', header: 'metric', rows: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'] },
+]
+
+if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) {
+  t.fail('dist/index.js is missing: the benchmark loads the built package. Run `npm run build` first (`npm test` does).')
+} else {
+  t.test('bench/run.js --smoke: every workload runs, every message is verified, exit 0', async (t) => {
+    const run = await runSmoke()
+    t.equal(run.code, 0, 'exits with code 0', { stdout: run.stdout, stderr: run.stderr })
+    t.equal(run.signal, null, 'was not killed')
+    t.match(run.stdout, /^OK: every workload completed, every message verified\.$/m, 'says every message was verified')
+    t.notMatch(run.stdout, /FAILED/, 'no workload failed')
+
+    const lines = run.stdout.split('\n')
+    for (const workload of WORKLOADS) {
+      const at = lines.findIndex((line) => line.startsWith(workload.title))
+      if (at === -1) {
+        t.fail(`no table for ${workload.title}`, { stdout: run.stdout })
+        continue
+      }
+      // The title, the header row, its rule, the rows, then the target line.
+      const end = lines.findIndex((line, i) => i > at && line.startsWith('Target: '))
+      t.ok(end > at + 2, `${workload.title}: a table and its target line`)
+      // (A warning about other processes' load may stand between the title and the table.)
+      const block = lines.slice(at + 1, end).filter((line) => !line.startsWith('Warning: '))
+      t.ok(block[0]?.startsWith(workload.header), `${workload.title}: the header row`, { block })
+      t.match(block[1] ?? '', /^-+( +-+)+$/, `${workload.title}: the rule under the header`)
+      for (const row of workload.rows) {
+        const line = block.find((l) => l.startsWith(row))
+        t.ok(line, `${workload.title}: a row for ${row}`, { block })
+        // Both libraries were measured: no empty cell in the ws and ours columns.
+        const cells = (line ?? '').slice(row.length).trim().split(/\s{2,}/)
+        t.ok(cells.length >= 3 && cells[0] !== '–' && cells[1] !== '–', `${workload.title}, ${row}: figures for ws and ours`, { line })
+      }
+    }
+  })
+}
