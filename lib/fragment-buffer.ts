@@ -9,6 +9,9 @@
 const BLOCK_SIZE = 16 * 1024
 
 export class FragmentBuffer {
+  /** A buffer sized for a frame announced in advance, filled as its slices arrive. */
+  #target: Buffer | null = null
+  #targetFill = 0
   #chunks: Buffer[] = []
   #block: Buffer | null = null
   #blockFill = 0
@@ -18,9 +21,27 @@ export class FragmentBuffer {
     return this.#size
   }
 
+  /**
+   * Sizes the message in advance when it starts with a frame whose length is
+   * known: its slices are copied into place as they arrive, so a large
+   * message is held once, not as socket buffers plus their concatenation.
+   */
+  reserve(bytes: number): void {
+    if (this.#size !== 0) return
+    this.#target = Buffer.allocUnsafe(bytes)
+    this.#targetFill = 0
+  }
+
   append(piece: Buffer): void {
     if (piece.length === 0) return
     this.#size += piece.length
+    const target = this.#target
+    if (target !== null && target.length - this.#targetFill >= piece.length) {
+      piece.copy(target, this.#targetFill)
+      this.#targetFill += piece.length
+      return
+    }
+    this.#sealTarget()
     if (piece.length * 2 >= piece.buffer.byteLength) {
       this.#sealBlock()
       this.#chunks.push(piece)
@@ -36,6 +57,7 @@ export class FragmentBuffer {
 
   /** The whole message as one Buffer (a view when it came in one piece); empties this buffer. */
   take(): Buffer {
+    this.#sealTarget()
     this.#sealBlock()
     const chunks = this.#chunks
     const whole =
@@ -45,10 +67,19 @@ export class FragmentBuffer {
   }
 
   clear(): void {
+    this.#target = null
+    this.#targetFill = 0
     this.#chunks = []
     this.#block = null
     this.#blockFill = 0
     this.#size = 0
+  }
+
+  #sealTarget(): void {
+    if (this.#target === null) return
+    if (this.#targetFill > 0) this.#chunks.push(this.#target.subarray(0, this.#targetFill))
+    this.#target = null
+    this.#targetFill = 0
   }
 
   #sealBlock(): void {

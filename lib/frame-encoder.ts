@@ -30,6 +30,8 @@ export type Outbound = string | Uint8Array | OutboundFrame
 /** From this many UTF-16 units, text is first tried as one byte per unit. */
 const ENCODE_INTO_MIN = 1024
 const encoder = new TextEncoder()
+/** The longest frame header: 2 + 8 length bytes + 4 mask bytes. */
+const MAX_HEADER = 14
 
 const toBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
@@ -65,9 +67,7 @@ export class FrameEncoder extends Transform {
   }
 
   #text(text: string): void {
-    // Large text is usually ASCII, one byte per UTF-16 unit: try that first,
-    // which skips measuring the string (the slow half of encoding it).
-    if (text.length >= ENCODE_INTO_MIN && text.length <= this.#fragmentSize && this.#oneByteText(text)) return
+    if (text.length >= ENCODE_INTO_MIN && text.length <= this.#fragmentSize && this.#encodedOnce(text)) return
     const length = Buffer.byteLength(text)
     if (length > this.#fragmentSize) {
       this.#message(Opcode.TEXT, Buffer.from(text, 'utf8'))
@@ -79,10 +79,20 @@ export class FrameEncoder extends Transform {
     this.#finishText(frame, hlen, key)
   }
 
-  /** Frames `text` if its UTF-8 has as many bytes as it has UTF-16 units. */
-  #oneByteText(text: string): boolean {
-    const { frame, hlen, key } = this.#textFrame(text.length)
-    if (encoder.encodeInto(text, frame.subarray(hlen)).read !== text.length) return false
+  /**
+   * Encodes large text in one pass, without measuring it first (measuring is
+   * as slow as encoding): into room for a quarter more bytes than UTF-16
+   * units, behind space for the largest header, which is then written just in
+   * front of the payload. False when the text needs more room than that.
+   */
+  #encodedOnce(text: string): boolean {
+    const buffer = Buffer.allocUnsafe(MAX_HEADER + text.length + (text.length >>> 2))
+    const { read, written } = encoder.encodeInto(text, buffer.subarray(MAX_HEADER))
+    if (read !== text.length || written > this.#fragmentSize) return false
+    const hlen = headerSize(written, this.#masked)
+    const frame = buffer.subarray(MAX_HEADER - hlen, MAX_HEADER + written)
+    const key = this.#masked ? nextMaskKey() : null
+    writeHeader(frame, 0, true, false, Opcode.TEXT, written, key)
     this.#finishText(frame, hlen, key)
     return true
   }

@@ -30,6 +30,9 @@ export interface MessageAssemblerOptions {
 }
 
 /** From this size, text is checked for plain ASCII before decoding. */
+/** Frames from this size on are assembled in a buffer reserved for them. */
+const RESERVE_MIN = 64 * 1024
+
 const ASCII_CHECK_MIN = 1024
 
 /** What the assembler emits: a text message, a binary message or a control frame. */
@@ -115,6 +118,9 @@ export class MessageAssembler extends Transform {
       this.#deliver(payload)
       return
     }
+    // A large frame arriving in pieces is copied into one buffer of its declared
+    // size (bounded by maxMessageSize, checked above) rather than concatenated at the end.
+    if (slice.first && !slice.last && slice.length >= RESERVE_MIN) this.#data.reserve(slice.length)
     this.#data.append(payload)
     if (slice.last && slice.fin) this.#deliver(this.#data.take())
   }

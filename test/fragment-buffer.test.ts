@@ -35,3 +35,37 @@ t.test('many one-byte pieces from separate large buffers come back intact', asyn
   t.equal(all.length, 70_000)
   t.ok(all.every((v, i) => v === (i & 0xff)))
 })
+
+t.test('a reserved message is copied into one buffer of that size as it arrives', async (t) => {
+  const b = new FragmentBuffer()
+  b.reserve(6)
+  const first = Buffer.from('abc')
+  b.append(first)
+  first.fill(0) // the socket's buffer may be reused: the copy must not change
+  b.append(Buffer.from('def'))
+  const whole = b.take()
+  t.equal(whole.toString(), 'abcdef')
+  t.equal(whole.buffer.byteLength >= 6 && whole.length, 6)
+})
+
+t.test('bytes beyond the reservation (a continuation frame) are kept after it', async (t) => {
+  const b = new FragmentBuffer()
+  b.reserve(4)
+  b.append(Buffer.from('ab'))
+  b.append(Buffer.from('cd'))
+  b.append(Buffer.from('efgh'))
+  t.equal(b.size, 8)
+  t.equal(b.take().toString(), 'abcdefgh')
+})
+
+t.test('a reservation is ignored once bytes are held, and dropped by clear()', async (t) => {
+  const b = new FragmentBuffer()
+  b.append(Buffer.from('x'))
+  b.reserve(100)
+  b.append(Buffer.from('y'))
+  t.equal(b.take().toString(), 'xy')
+  b.reserve(10)
+  b.clear()
+  b.append(Buffer.from('z'))
+  t.equal(b.take().toString(), 'z')
+})

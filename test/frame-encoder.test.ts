@@ -98,7 +98,15 @@ t.test('decoder -> encoder is a frame-level proxy, slice by slice', async (t) =>
 })
 
 t.test('long text, ASCII or not, is framed with its exact UTF-8 length in both roles', async (t) => {
-  const texts = ['a'.repeat(5000), 'é'.repeat(3000), `${'a'.repeat(2000)}€`, `${'b'.repeat(1500)}\ud800`, '𝄞'.repeat(700)]
+  const texts = [
+    'a'.repeat(5000),
+    'é'.repeat(3000), // twice as many bytes as units: more than the one-pass room
+    `${'a'.repeat(2000)}€`,
+    `${'b'.repeat(1500)}\ud800`,
+    '𝄞'.repeat(700),
+    `${'ascii with a few extras ✓ 😀 '.repeat(3000)}`, // fits the one-pass room, 16-bit length
+    `${'x'.repeat(70_000)}漢字`, // 64-bit length form
+  ]
   for (const role of ['server', 'client'] as const) {
     const frames = await decodeAs(await encode(texts, { role }), role === 'client' ? 'server' : 'client')
     t.same(frames.map((f) => f.length), texts.map((x) => Buffer.byteLength(x)), `${role}: declared lengths`)

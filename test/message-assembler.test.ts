@@ -198,3 +198,20 @@ t.test('long text messages decode alike whether ASCII or not', async (t) => {
   t.equal(error, null)
   t.same(items, texts)
 })
+
+t.test('a large frame arriving in many reads, alone or opening a fragmented message, comes out whole', async (t) => {
+  const big = Buffer.alloc(300_000)
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff
+  const single = clientFrame({ opcode: 2, payload: big })
+  const fragmented = Buffer.concat([
+    clientFrame({ opcode: 1, fin: false, payload: 'a'.repeat(100_000) }),
+    clientFrame({ opcode: 0, payload: 'b'.repeat(70_000) }),
+  ])
+  const bytes = Buffer.concat([single, fragmented])
+  const reads: Buffer[] = []
+  for (let at = 0; at < bytes.length; at += 16_384) reads.push(bytes.subarray(at, at + 16_384))
+  const { items, error } = await assemble(reads)
+  t.equal(error, null)
+  t.same(items[0], big, 'the single frame, byte for byte')
+  t.equal(items[1], 'a'.repeat(100_000) + 'b'.repeat(70_000), 'the fragmented message, with its continuation after the reserved part')
+})
