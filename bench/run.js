@@ -62,6 +62,7 @@ function option(name) {
 }
 const SMOKE = argv.includes('--smoke') || process.env.BENCH_SMOKE === '1'
 const MD_PATH = option('--md')
+const FINDINGS = path.join(__dirname, 'findings.md')
 const JSON_PATH = option('--json')
 const ONLY = (option('--only') ?? process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((s) => s.trim())
 const FILTER = new RegExp(option('--filter') ?? process.env.BENCH_FILTER ?? '')
@@ -762,6 +763,8 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '',
     renderSummary(rendered.map((x) => x.w), true),
     '',
+    // Hand-written findings (profiles, what was tried) travel with every generated report.
+    ...(fs.existsSync(FINDINGS) ? [fs.readFileSync(FINDINGS, 'utf8').trim(), ''] : []),
     '## Machine',
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores; RAM ${m.ramGiB.toFixed(1)} GiB`,
