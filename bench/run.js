@@ -257,26 +257,15 @@ const ms = (cpu) => cpu.total / 1000
 
 const all = SMOKE // compare every message's full content in smoke mode
 
-function roundtripRun(cfg) {
+/** One connection: `command` ('roundtrip' or 'pipeline') run with cfg's size, warmed up, then measured. */
+function echoRun(command, cfg) {
+  const args = (count) => ({ size: cfg.size, kind: cfg.kind, count, all })
   return (lib) =>
     withPair(lib, [], async ({ server, client, url }) => {
       await client.call('open', { url, n: 1, concurrency: 1 })
-      if (cfg.warmup > 0) await client.call('roundtrip', { size: cfg.size, kind: cfg.kind, count: cfg.warmup, all })
+      if (cfg.warmup > 0) await client.call(command, args(cfg.warmup))
       await server.call('cpuStart')
-      const r = await client.call('roundtrip', { size: cfg.size, kind: cfg.kind, count: cfg.count, all })
-      const s = await server.call('cpuStop')
-      checkServer(s, cfg.count, lib)
-      return { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
-    })
-}
-
-function pipelineRun(cfg) {
-  return (lib) =>
-    withPair(lib, [], async ({ server, client, url }) => {
-      await client.call('open', { url, n: 1, concurrency: 1 })
-      if (cfg.warmup > 0) await client.call('pipeline', { size: cfg.size, count: cfg.warmup, all })
-      await server.call('cpuStart')
-      const r = await client.call('pipeline', { size: cfg.size, count: cfg.count, all })
+      const r = await client.call(command, args(cfg.count))
       const s = await server.call('cpuStop')
       checkServer(s, cfg.count, lib)
       return { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
@@ -382,7 +371,7 @@ function workloads() {
       ['text', 'binary'].map((kind) => {
         const cfg = { key: `${sizeLabel(size)} ${kind}`, size, kind, count, warmup: SMOKE ? 5 : Math.max(10, Math.round(count / 10)) }
         // Raw TCP carries bytes only: it runs with the binary rows, and text rows show that figure too.
-        return { ...cfg, libs: wsLibs(kind === 'binary'), rawFrom: `${sizeLabel(size)} binary`, run: roundtripRun(cfg), label: `${sizeLabel(size)} × ${count.toLocaleString('en-US')} ${kind}` }
+        return { ...cfg, libs: wsLibs(kind === 'binary'), rawFrom: `${sizeLabel(size)} binary`, run: echoRun('roundtrip', cfg), label: `${sizeLabel(size)} × ${count.toLocaleString('en-US')} ${kind}` }
       }),
     ),
   })
@@ -394,7 +383,7 @@ function workloads() {
     target: 'ours/ws ≥ 1.2 at 64 B',
     configs: pipelined.map(([size, count]) => {
       const cfg = { key: `${sizeLabel(size)}`, size, count, warmup: SMOKE ? 50 : Math.round(count / 10) }
-      return { ...cfg, libs: wsLibs(true), rawFrom: cfg.key, run: pipelineRun(cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
+      return { ...cfg, libs: wsLibs(true), rawFrom: cfg.key, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
     }),
   })
   const fan = SMOKE ? { clients: 20, perClient: 20, warmup: 2 } : { clients: 500, perClient: 200, warmup: 10 }
