@@ -10,7 +10,7 @@ import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from './errors'
 import { hasToken, isToken } from './header-tokens'
 import { acceptKey, generateKey } from './handshake-key'
-import { DEFAULT_HANDSHAKE_TIMEOUT } from './limits'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from './limits'
 import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
@@ -21,6 +21,8 @@ export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role
   protocols?: string | readonly string[]
   /** Return the socket itself after the handshake, for byte-level proxies. */
   raw?: boolean
+  /** Most header fields accepted in the 101 response. Default 128. */
+  maxResponseHeaders?: number
 }
 
 export interface ConnectOptions extends ClientUpgradeOptions {
@@ -28,6 +30,8 @@ export interface ConnectOptions extends ClientUpgradeOptions {
   headers?: Record<string, string>
   /** Give up if the handshake has not completed after this many ms. Default 10000. */
   handshakeTimeout?: number
+  /** Largest 101 response head accepted, in bytes. Default 16 KiB. */
+  maxResponseHeaderSize?: number
   /** Aborts the handshake. */
   signal?: AbortSignal
   /** Further options for http.request / https.request (TLS settings, agent, localAddress...). */
@@ -64,7 +68,7 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
-  const protocol = checkResponse(res, key, options.protocols)
+  const protocol = checkResponse(res, key, options.protocols, options.maxResponseHeaders)
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -72,7 +76,7 @@ export function clientFromUpgrade(
     tcp.allowHalfOpen = true
     return tcp
   }
-  const { protocols: _protocols, raw: _raw, ...duplexOptions } = options
+  const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, ...duplexOptions } = options
   return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head })
 }
 
@@ -81,7 +85,18 @@ export function clientFromUpgrade(
  * undefined means the offer is unknown (Node's 'upgrade' event does not lead
  * back to the request), and then the server's choice is taken as it is.
  */
-function checkResponse(res: IncomingMessage, key: string, offered: string | readonly string[] | undefined): string | null {
+function checkResponse(
+  res: IncomingMessage,
+  key: string,
+  offered: string | readonly string[] | undefined,
+  maxHeaders = DEFAULT_MAX_RESPONSE_HEADERS,
+): string | null {
+  // Node keeps at most maxHeadersCount fields (the request asks for one more
+  // than the limit, so that going over shows); for a response handed to
+  // clientFromUpgrade, all of them.
+  if (res.rawHeaders.length / 2 > maxHeaders) {
+    throw new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE', `response has more than ${maxHeaders} header fields`)
+  }
   if (res.statusCode !== 101) {
     throw new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', `expected status 101, got ${res.statusCode}`, res.statusCode)
   }
@@ -136,14 +151,18 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     const signal = options.signal
     signal?.throwIfAborted()
 
+    const maxHeaderSize = options.maxResponseHeaderSize ?? DEFAULT_MAX_RESPONSE_HEADER_SIZE
+    const maxHeaders = options.maxResponseHeaders ?? DEFAULT_MAX_RESPONSE_HEADERS
     const request = (secure ? https : http).request({
       ...options.requestOptions,
+      maxHeaderSize,
       hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: target.port || (secure ? 443 : 80),
       path: target.pathname + target.search,
       method: 'GET',
       headers,
     })
+    request.maxHeadersCount = maxHeaders + 1
     const timer = setTimeout(() => {
       request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
     }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
@@ -169,15 +188,23 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
       res.resume()
       request.destroy()
       try {
-        checkResponse(res, key, protocols)
+        checkResponse(res, key, protocols, maxHeaders)
         reject(new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols'))
       } catch (error) {
         reject(error)
       }
     })
-    request.on('error', (error) => {
+    request.on('error', (error: Error & { code?: string }) => {
       done()
-      reject(error)
+      // llhttp's own words for a head over maxHeaderSize; say it in ours.
+      if (error.code === 'HPE_HEADER_OVERFLOW') {
+        const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
+          `response head exceeds ${maxHeaderSize} bytes`)
+        overflow.cause = error
+        reject(overflow)
+      } else {
+        reject(error)
+      }
     })
     request.end()
   })

@@ -41,6 +41,8 @@ export type WebSocketErrorCode =
   | 'WS_ERR_HANDSHAKE_TIMEOUT'
   | 'WS_ERR_UNSUPPORTED_VERSION'
   | 'WS_ERR_UNEXPECTED_RESPONSE'
+  | 'WS_ERR_RESPONSE_HEADERS_TOO_LARGE'
+  | 'WS_ERR_HEARTBEAT_TIMEOUT'
 
 /** A protocol or connection failure; `status` is the close code it maps to. */
 export class WebSocketError extends Error {

@@ -15,3 +15,12 @@ export const DEFAULT_CLOSE_TIMEOUT = 5_000
 
 /** How long the opening handshake may take on the client side. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
+
+/**
+ * The client's bound on the 101 response head, in bytes (Node's own default
+ * for HTTP heads): a server whose header never ends fails here.
+ */
+export const DEFAULT_MAX_RESPONSE_HEADER_SIZE = 16 * 1024
+
+/** Most header fields the client accepts in the 101 response. */
+export const DEFAULT_MAX_RESPONSE_HEADERS = 128

@@ -23,7 +23,8 @@ import { CloseStatus, WebSocketError } from './errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from './frame'
 import { FrameDecoder } from './frame-decoder'
 import { FrameEncoder } from './frame-encoder'
-import { DEFAULT_CLOSE_TIMEOUT } from './limits'
+import { Heartbeat, type HeartbeatSetting } from './heartbeat'
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from './limits'
 import { type AssembledItem, MessageAssembler } from './message-assembler'
 
 export interface WebSocketDuplexOptions {
@@ -35,6 +36,11 @@ export interface WebSocketDuplexOptions {
   head?: Buffer
   /** Largest message accepted; larger fails with 1009. Default 100 MiB. */
   maxMessageSize?: number
+  /**
+   * Largest payload one frame may declare; larger fails with 1009 before any
+   * of it is read. Default: maxMessageSize.
+   */
+  maxFrameSize?: number
   /** Most frames per message. Default 1,048,576. */
   maxFragments?: number
   /** Split outbound messages into frames of at most this size. Default: no splitting. */
@@ -50,6 +56,13 @@ export interface WebSocketDuplexOptions {
   allowHalfOpen?: boolean
   /** Answer each PING with a PONG. Default true. */
   autoPong?: boolean
+  /**
+   * Dead-peer detection: ping every `interval` ms and fail the connection
+   * (WS_ERR_HEARTBEAT_TIMEOUT, closed as 1006) when nothing, not even a
+   * PONG, arrives within `timeout` ms (default: the interval). A number is
+   * the interval. Default: off.
+   */
+  heartbeat?: HeartbeatSetting
   /** Messages buffered on the read side before the socket is paused. Default 16. */
   readableHighWaterMark?: number
   /** Bytes buffered on the write side before write() returns false. Default 16 KiB. */
@@ -71,6 +84,7 @@ export class WebSocketDuplex extends Duplex {
   readonly #gate: DrainGate
   readonly #closeTimeout: number
   readonly #autoPong: boolean
+  readonly #heartbeat: Heartbeat | null
 
   /** The CLOSE payload we will send when the write side ends. */
   #closePayload: Buffer = encodeClosePayload(CloseStatus.NORMAL)
@@ -107,7 +121,11 @@ export class WebSocketDuplex extends Duplex {
     this.#autoPong = options.autoPong ?? true
     this.#gate = new DrainGate(this)
 
-    this.#decoder = new FrameDecoder({ role: this.role, maxPayload: options.maxMessageSize })
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
+    this.#decoder = new FrameDecoder({
+      role: this.role,
+      maxPayload: Math.min(maxMessageSize, options.maxFrameSize ?? maxMessageSize),
+    })
     this.#assembler = new MessageAssembler({
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
@@ -134,6 +152,9 @@ export class WebSocketDuplex extends Duplex {
     socket.pipe(this.#decoder).pipe(this.#assembler)
     // Ending the encoder ends the TCP connection, after the bytes before it.
     this.#unpipeEncoder = pipeCorked(this.#encoder, socket)
+    this.#heartbeat = options.heartbeat === undefined
+      ? null
+      : new Heartbeat(socket, options.heartbeat, this.#heartbeatPing, this.#heartbeatDead)
     if (socket.destroyed) process.nextTick(this.#onSocketClose)
     if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
   }
@@ -235,6 +256,7 @@ export class WebSocketDuplex extends Duplex {
       channels.close.publish({ connection: this, code: this.closeCode, reason: this.closeReason, error })
     }
     this.#clearCloseTimer()
+    this.#heartbeat?.stop()
     this.#detach()
     if (!this.socket.destroyed) this.socket.destroy()
     callback(error)
@@ -250,6 +272,7 @@ export class WebSocketDuplex extends Duplex {
 
   #writeClose(payload: Buffer): void {
     this.#closeSent = true
+    this.#heartbeat?.stop()
     this.#encoder.write({ opcode: Opcode.CLOSE, payload })
     this.#afterCloseStep()
   }
@@ -274,9 +297,11 @@ export class WebSocketDuplex extends Duplex {
       this.emit('ping', item.payload)
       if (this.#autoPong && !this.#closeSent) this.#queuePong(item.payload)
     } else if (item.type === 'pong') {
+      this.#heartbeat?.pong()
       this.emit('pong', item.payload)
     } else {
       this.#closeReceived = item
+      this.#heartbeat?.stop()
       this.#stopReading()
       this.emit('closing', item.code, item.reason)
       // Our answer may wait behind unread messages or writes: bound that too.
@@ -290,6 +315,16 @@ export class WebSocketDuplex extends Duplex {
     // A peer that pings without reading cannot grow our queue: one pong waits, the newest.
     if (this.#encoder.writableNeedDrain) this.#pendingPong = payload
     else this.#encoder.write({ opcode: Opcode.PONG, payload })
+  }
+
+  readonly #heartbeatPing = (): void => {
+    if (!this.#closeSent && !this.#error) this.#encoder.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
+  }
+
+  /** No sign of life: nobody is there to read a CLOSE, so the TCP connection is dropped (1006). */
+  readonly #heartbeatDead = (): void => {
+    this.#fail(new WebSocketError('WS_ERR_HEARTBEAT_TIMEOUT', CloseStatus.ABNORMAL, 'no answer to the heartbeat ping in time'))
+    this.socket.destroy()
   }
 
   readonly #flushPong = (): void => {
@@ -336,6 +371,7 @@ export class WebSocketDuplex extends Duplex {
   #fail(error: Error): void {
     if (this.#error) return
     this.#error = error
+    this.#heartbeat?.stop()
     this.#stopReading()
     const status = (error as { status?: unknown }).status
     if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
@@ -378,6 +414,7 @@ export class WebSocketDuplex extends Duplex {
   #settle(): void {
     if (this.#settled) return
     this.#settled = true
+    this.#heartbeat?.stop()
     this.#clearCloseTimer()
     this.#detach()
     const error =
