@@ -29,10 +29,10 @@ export interface MessageAssemblerOptions {
   readableHighWaterMark?: number
 }
 
-/** From this size, text is checked for plain ASCII before decoding. */
 /** Frames from this size on are assembled in a buffer reserved for them. */
 const RESERVE_MIN = 64 * 1024
 
+/** From this size, text is checked for plain ASCII before decoding. */
 const ASCII_CHECK_MIN = 1024
 
 /** What the assembler emits: a text message, a binary message or a control frame. */
