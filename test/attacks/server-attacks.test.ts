@@ -78,6 +78,28 @@ t.test('an upgrade request with thousands of headers', async (t) => {
   })
 })
 
+t.test("an upgrade request trickled too slowly is dropped at the http server's headersTimeout", async (t) => {
+  // The request is not ours until its head is complete: slow heads are the
+  // http server's to bound (headersTimeout, checked every connectionsCheckingInterval).
+  const server = await target(t, {}, { headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 })
+  const socket = net.connect(server.port, '127.0.0.1')
+  socket.on('error', () => {})
+  t.teardown(() => socket.destroy())
+  const request = upgradeRequest()
+  let at = 0
+  const trickle = setInterval(() => {
+    if (at < request.length && !socket.destroyed) socket.write(request.subarray(at, ++at))
+  }, 50)
+  t.teardown(() => clearInterval(trickle))
+  const answer: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => answer.push(chunk))
+  await within(new Promise((resolve) => socket.on('close', resolve)), 5000, 'the slow client to be dropped')
+  t.ok(at < request.length, `dropped after ${at} of ${request.length} bytes`)
+  t.match(Buffer.concat(answer).toString('latin1'), /^HTTP\/1\.1 408 /, 'answered 408 Request Timeout')
+  t.equal(server.accepted.length, 0)
+  await server.bystanderStillServed(t)
+})
+
 t.test('a frame length of 2^63 or near it is refused from the header, before anything is allocated', async (t) => {
   const cases = [
     { name: '2^63 - 1 (top bit clear, far over the limit)', high: 0x7fffffff, code: 1009 },

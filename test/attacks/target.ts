@@ -29,8 +29,12 @@ export interface Target {
   bystanderStillServed(t: Test): Promise<void>
 }
 
-export async function target(t: Test, options: Omit<WebSocketServerOptions, 'server'> = {}): Promise<Target> {
-  const server = http.createServer((_req, res) => res.writeHead(426).end())
+export async function target(
+  t: Test,
+  options: Omit<WebSocketServerOptions, 'server'> = {},
+  httpOptions: http.ServerOptions = {},
+): Promise<Target> {
+  const server = http.createServer(httpOptions, (_req, res) => res.writeHead(426).end())
   const sockets = new Set<Socket>()
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
