@@ -4,6 +4,7 @@
  * deadline, so a stage that neither ends nor fails is reported as hung
  * rather than stalling the property.
  */
+import fc from 'fast-check'
 import type { Transform } from 'readable-stream'
 
 export interface StageError {
@@ -32,8 +33,20 @@ export interface DriveOptions {
    * they queue up in the stage. Both happen on a real socket.
    */
   paced: boolean
+  /**
+   * How the last stage is read: 'flowing' takes every item as it comes;
+   * 'slow' reads one item per turn of the event loop, so the stages fill up
+   * and backpressure reaches the writer.
+   */
+  consumer?: 'flowing' | 'slow'
   timeoutMs?: number
 }
+
+/** How a run is fed and read, chosen by the property like everything else. */
+export const feedArb: fc.Arbitrary<DriveOptions> = fc.record({
+  paced: fc.boolean(),
+  consumer: fc.constantFrom('flowing' as const, 'slow' as const),
+})
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -75,10 +88,24 @@ export function drive<T>(stages: Transform[], chunks: Buffer[], options: DriveOp
       }
     })
   })
-  last.on('data', (item: T) => {
+  const take = (item: T) => {
     if (lastFailed) outcome.itemsAfterError++
     outcome.items.push(item)
-  })
+  }
+  if (options.consumer === 'slow') {
+    const readOne = () => {
+      if (done) return
+      const item = last.read() as T | null
+      if (item === null) last.once('readable', readOne)
+      else {
+        take(item)
+        setImmediate(readOne)
+      }
+    }
+    last.once('readable', readOne)
+  } else {
+    last.on('data', take)
+  }
   last.on('end', finish)
 
   const first = stages[0]

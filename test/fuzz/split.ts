@@ -16,8 +16,8 @@ export type Split =
   | { kind: 'sizes'; sizes: number[] }
 
 /**
- * At most this many chunks: a 64 KiB frame cut into single bytes tells no
- * more than its header cut so, and would make a run take seconds.
+ * At most this many chunks by default: a 64 KiB frame cut into single bytes
+ * tells no more than its header cut so, and would make a run take seconds.
  */
 const MAX_CHUNKS = 2048
 
@@ -32,10 +32,10 @@ export const splitArb: fc.Arbitrary<Split> = fc.oneof(
 )
 
 /** Cuts `bytes` as `split` says. Each chunk is a copy: the decoder unmasks its input in place. */
-export function applySplit(bytes: Uint8Array, split: Split): Buffer[] {
+export function applySplit(bytes: Uint8Array, split: Split, maxChunks = MAX_CHUNKS): Buffer[] {
   const length = bytes.length
   const piece = (from: number, to: number) => Buffer.from(bytes.subarray(from, to))
-  const least = Math.ceil(length / MAX_CHUNKS)
+  const least = Math.ceil(length / maxChunks)
   switch (split.kind) {
     case 'whole':
       return [piece(0, length)]
