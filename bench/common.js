@@ -306,7 +306,20 @@ function cpuSince(start) {
   return { user: d.user, system: d.system, total: d.user + d.system }
 }
 
+/** Rejects if `promise` has not settled within `ms`. */
+function withTimeout(promise, ms, what) {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
 module.exports = {
+  withTimeout,
+  pseudoRandomBytes,
   REPO,
   KiB,
   MiB,

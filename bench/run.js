@@ -47,7 +47,7 @@ const { fork } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { KiB, MiB, REPO, nativeReport, nativeProblems } = require('./common')
+const { KiB, MiB, REPO, nativeReport, nativeProblems, withTimeout } = require('./common')
 
 // ---------------------------------------------------------------------------
 // Options
@@ -176,16 +176,6 @@ class Child {
   kill() {
     if (!this.exited) this.proc.kill('SIGKILL')
   }
-}
-
-function withTimeout(promise, ms, what) {
-  let timer
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 function checkNative(label, report) {

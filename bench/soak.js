@@ -49,6 +49,7 @@ const { fork, execFileSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
+const { pseudoRandomBytes, withTimeout } = require('./common')
 
 const DIST = path.resolve(__dirname, '..', 'dist')
 
@@ -124,20 +125,6 @@ const SERVER_EXPECTS = { clean: 1000, server: SERVER_CLOSE_CODE }
 /** Payload sizes in bytes: the 7-bit/16-bit/64-bit length edges and a spread between. */
 const SIZES = [10, 125, 126, 1000, 4096, 16384, 65535, 65536]
 
-/** Deterministic pseudo-random bytes (xorshift32), so any corrupted byte shows. */
-function pseudoRandomBytes(size) {
-  const bytes = Buffer.allocUnsafe(size)
-  let x = 0x9e3779b9
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    bytes[i] = x & 0xff
-  }
-  return bytes
-}
 
 /** Mostly ASCII, with 2-, 3- and 4-byte UTF-8 characters (the 4-byte ones are surrogate pairs). */
 const TEXT_SEED = 'The quick brown fox jumps over the lazy dog; caf\u00e9 costs 9\u20ac, \u6f22\u5b57 \ud83d\ude42 na\u00efve. '
@@ -191,15 +178,6 @@ function difference(got, want) {
 // ---------------------------------------------------------------------------
 // Small shared helpers
 
-function withTimeout(promise, ms, what) {
-  let timer
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
 
 /** Runs `task` on every item, at most `limit` at a time. */
 async function eachLimited(items, limit, task) {
