@@ -53,7 +53,7 @@ export class FrameDecoder extends Transform {
   readonly #gate: DrainGate
 
   /** A header that arrived split across chunks. */
-  readonly #header = Buffer.alloc(MAX_HEADER)
+  readonly #header = Buffer.allocUnsafe(MAX_HEADER)
   #headerFill = 0
 
   // The frame whose payload is being read.
@@ -63,7 +63,7 @@ export class FrameDecoder extends Transform {
   #masked = false
   #length = 0
   #offset = 0
-  readonly #maskKey = Buffer.alloc(4)
+  readonly #maskKey = Buffer.allocUnsafe(4)
 
   constructor(options: FrameDecoderOptions = {}) {
     super({

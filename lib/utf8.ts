@@ -30,7 +30,7 @@ function validContinuation(lead: number, index: number, byte: number): boolean {
 
 export class Utf8Validator {
   /** Bytes of a character begun in an earlier piece. */
-  #partial = Buffer.alloc(4)
+  #partial = Buffer.allocUnsafe(4)
   #partialLength = 0
   #needed = 0
 
