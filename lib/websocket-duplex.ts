@@ -318,7 +318,10 @@ export class WebSocketDuplex extends Duplex {
   }
 
   readonly #heartbeatPing = (): void => {
-    if (!this.#closeSent && !this.#error) this.#encoder.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
+    // While our side is backed up a ping would only queue behind it (one per
+    // round, without end); the round still judges the peer by what arrives.
+    if (this.#closeSent || this.#error || this.#encoder.writableNeedDrain) return
+    this.#encoder.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
   }
 
   /** No sign of life: nobody is there to read a CLOSE, so the TCP connection is dropped (1006). */
