@@ -12,6 +12,7 @@ import type { TransformCallback } from 'node:stream'
 import { Transform } from 'readable-stream'
 import { type OutboundFrame, type Role, MAX_CONTROL_PAYLOAD, Opcode, headerSize, isControl, writeHeader } from './frame'
 import { applyMask, nextMaskKey } from './mask'
+import { isText } from './text-bytes'
 
 export interface FrameEncoderOptions {
   /** 'server' (the default) sends unmasked frames; 'client' masks every frame. */
@@ -56,7 +57,7 @@ export class FrameEncoder extends Transform {
 
   override _transform(item: Outbound, _encoding: string, callback: TransformCallback): void {
     if (typeof item === 'string') this.#text(item)
-    else if (item instanceof Uint8Array) this.#message(Opcode.BINARY, toBuffer(item))
+    else if (item instanceof Uint8Array) this.#message(isText(item) ? Opcode.TEXT : Opcode.BINARY, toBuffer(item))
     else if (item !== null && typeof item === 'object' && typeof item.opcode === 'number') {
       const problem = this.#frameObject(item)
       if (problem) return callback(problem)

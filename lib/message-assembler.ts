@@ -18,6 +18,7 @@ import { WebSocketError, invalidUtf8, protocolError, tooBig } from './errors'
 import { type FrameSlice, Opcode, isControl } from './frame'
 import { FragmentBuffer } from './fragment-buffer'
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE } from './limits'
+import { markText } from './text-bytes'
 import { Utf8Validator } from './utf8'
 
 export interface MessageAssemblerOptions {
@@ -27,6 +28,11 @@ export interface MessageAssemblerOptions {
   maxFragments?: number
   /** Messages buffered on the readable side before backpressure. Default 16. */
   readableHighWaterMark?: number
+  /**
+   * Emit text messages as Buffers that `isText()` recognizes instead of
+   * strings (still validated as UTF-8). Default false.
+   */
+  textAsBytes?: boolean
 }
 
 /** Frames from this size on are assembled in a buffer reserved for them. */
@@ -41,6 +47,7 @@ export type AssembledItem = string | Buffer | ControlFrame
 export class MessageAssembler extends Transform {
   readonly #maxMessageSize: number
   readonly #maxFragments: number
+  readonly #textAsBytes: boolean
   readonly #gate: DrainGate
 
   /** TEXT or BINARY while a message is in progress, else 0. */
@@ -61,6 +68,7 @@ export class MessageAssembler extends Transform {
     })
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS
+    this.#textAsBytes = options.textAsBytes ?? false
     this.#gate = new DrainGate(this)
   }
 
@@ -151,6 +159,10 @@ export class MessageAssembler extends Transform {
     this.#opcode = 0
     if (text) {
       if (!this.#utf8.end()) throw invalidUtf8()
+      if (this.#textAsBytes) {
+        this.push(markText(bytes))
+        return
+      }
       // ASCII decodes as Latin-1 about three times faster; the check costs ~1%.
       this.push(bytes.length >= ASCII_CHECK_MIN && isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8'))
     } else {

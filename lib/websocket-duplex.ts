@@ -57,6 +57,12 @@ export interface WebSocketDuplexOptions {
   /** Answer each PING with a PONG. Default true. */
   autoPong?: boolean
   /**
+   * Read text messages as Buffers (validated UTF-8) that `isText()`
+   * recognizes, instead of strings; written back, they go out as text
+   * without a conversion. Default false.
+   */
+  textAsBytes?: boolean
+  /**
    * Dead-peer detection: ping every `interval` ms and fail the connection
    * (WS_ERR_HEARTBEAT_TIMEOUT, closed as 1006) when nothing, not even a
    * PONG, arrives within `timeout` ms (default: the interval). A number is
@@ -129,6 +135,7 @@ export class WebSocketDuplex extends Duplex {
     this.#assembler = new MessageAssembler({
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
+      textAsBytes: options.textAsBytes,
     })
     this.#encoder = new FrameEncoder({ role: this.role, fragmentSize: options.fragmentSize })
 
