@@ -68,7 +68,7 @@ class Conn {
 class OursConn extends Conn {
   static async open(url) {
     const { connect } = require('watershed')
-    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE })
+    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings') })
     return new OursConn(ws)
   }
 
@@ -77,7 +77,8 @@ class OursConn extends Conn {
     this.ws = ws
     this.closing = false
     ws.on('error', (error) => this.fail(error))
-    ws.on('data', (message) => this.handler(message, typeof message === 'string'))
+    const { isText } = require('watershed')
+    ws.on('data', (message) => this.handler(message, isText(message)))
     ws.on('close', () => {
       if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
     })
@@ -121,18 +122,19 @@ class WsConn extends Conn {
       const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: false })
       ws.once('open', () => {
         ws.off('error', reject)
-        resolve(new WsConn(ws))
+        resolve(new WsConn(ws, url.endsWith('/strings')))
       })
       ws.once('error', reject)
     })
   }
 
-  constructor(ws) {
+  constructor(ws, strings) {
     super()
     this.ws = ws
     this.closing = false
     ws.on('error', (error) => this.fail(error))
-    ws.on('message', (message, isBinary) => this.handler(message, !isBinary))
+    // Where the application wants strings, a ws user makes them from the bytes.
+    ws.on('message', (message, isBinary) => this.handler(strings && !isBinary ? message.toString() : message, !isBinary))
     ws.on('close', () => {
       if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
     })

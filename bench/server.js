@@ -3,10 +3,12 @@
  * A benchmark server process, forked by bench/run.js: `node bench/server.js LIB`
  * with LIB one of
  *
- *   ours  watershed's WebSocketServer on an http server; echo is
- *         ws.on('data', (m) => ws.write(m)): a string comes back as text, a Buffer as binary.
+ *   ours  watershed's WebSocketServer on an http server, with textAsBytes; echo is
+ *         ws.on('data', (m) => ws.write(m)): text comes back as text, binary as binary,
+ *         as bytes. On the path /strings, without textAsBytes: text is read as a string.
  *   ws    ws's WebSocketServer on an http server; echo is
- *         ws.on('message', (m, isBinary) => ws.send(m, { binary: isBinary })).
+ *         ws.on('message', (m, isBinary) => ws.send(m, { binary: isBinary })). On the
+ *         path /strings, a text message is made a string (m.toString()) and sent as one.
  *   raw   a plain net server: length-prefixed messages, echoed byte for byte as
  *         they arrive (and counted), the ceiling for Node on this machine.
  *
@@ -38,17 +40,23 @@ function noteError(error) {
   if (errors.length < 10) errors.push(`${error.code ?? ''} ${error.message}`.trim())
 }
 
+/** The connections of both of a library's endpoints (bytes and strings), as one count. */
+const clientsOf = (a, b) => ({ get size() { return a.size + b.size } })
+
 function startOurs(httpServer) {
   const { WebSocketServer } = require('watershed')
-  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE })
-  clients = wss.clients
-  wss.on('connection', (ws) => {
+  const echo = (ws) => {
     ws.on('error', noteError)
     ws.on('data', (message) => {
       echoed++
       ws.write(message)
     })
-  })
+  }
+  const strings = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, path: '/strings' })
+  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, textAsBytes: true })
+  clients = clientsOf(wss.clients, strings.clients)
+  wss.on('connection', echo)
+  strings.on('connection', echo)
   return {
     /** Writes `messages` to every client, each as fast as its backpressure allows. */
     broadcast(messages) {
@@ -82,11 +90,12 @@ function startWs(httpServer) {
   const wss = new WebSocketServer({ server: httpServer, maxPayload: MAX_MESSAGE, perMessageDeflate: false })
   clients = wss.clients
   wss.on('error', noteError)
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     ws.on('error', noteError)
+    const strings = req.url === '/strings'
     ws.on('message', (message, isBinary) => {
       echoed++
-      ws.send(message, { binary: isBinary })
+      ws.send(strings && !isBinary ? message.toString() : message, { binary: isBinary })
     })
   })
   return {
