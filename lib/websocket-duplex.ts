@@ -17,6 +17,7 @@ import { Duplex } from 'readable-stream'
 import { encodeClosePayload, isValidCloseCode } from './close'
 import { ControlFrame } from './control-frame'
 import { pipeCorked } from './corked-pipe'
+import { forward } from './forward'
 import { channels } from './diagnostics'
 import { DrainGate } from './drain-gate'
 import { CloseStatus, WebSocketError } from './errors'
@@ -109,6 +110,7 @@ export class WebSocketDuplex extends Duplex {
   /** 'finish' waits for the connection to be closed, so end()'s callback means closed. */
   #finalCallback: (() => void) | null = null
   #unpipeEncoder: () => void
+  readonly #unpipeSocket: () => void
 
   constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
     super({
@@ -156,7 +158,8 @@ export class WebSocketDuplex extends Duplex {
     socket.setNoDelay(true)
     socket.setTimeout(0)
     if (options.head && options.head.length > 0) this.#decoder.write(options.head)
-    socket.pipe(this.#decoder).pipe(this.#assembler)
+    this.#unpipeSocket = forward(socket, this.#decoder)
+    forward(this.#decoder, this.#assembler)
     // Ending the encoder ends the TCP connection, after the bytes before it.
     this.#unpipeEncoder = pipeCorked(this.#encoder, socket)
     this.#heartbeat = options.heartbeat === undefined
@@ -396,7 +399,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** Inbound bytes after a CLOSE or a failure are discarded; we only wait for FIN. */
   #stopReading(): void {
-    this.socket.unpipe(this.#decoder)
+    this.#unpipeSocket()
     this.socket.resume()
   }
 
@@ -415,7 +418,7 @@ export class WebSocketDuplex extends Duplex {
     this.socket.off('end', this.#onSocketEnd)
     this.socket.off('error', this.#onSocketError)
     this.socket.off('close', this.#onSocketClose)
-    this.socket.unpipe(this.#decoder)
+    this.#unpipeSocket()
     this.#unpipeEncoder()
     this.#assembler.off('data', this.#onItem)
   }
