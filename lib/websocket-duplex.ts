@@ -95,6 +95,11 @@ export class WebSocketDuplex extends Duplex {
 
   /** The CLOSE payload we will send when the write side ends. */
   #closePayload: Buffer = encodeClosePayload(CloseStatus.NORMAL)
+  /** close() chose the payload; otherwise a connection piped into this one may. */
+  #closeChosen = false
+  /** The one connection piped into this one (a message proxy's other leg), if any. */
+  #source: WebSocketDuplex | null = null
+  #sources = 0
   #closeSent = false
   #closeReceived: ControlFrame | null = null
   /** The failure that ends this connection, reported after buffered messages. */
@@ -128,6 +133,8 @@ export class WebSocketDuplex extends Duplex {
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.#autoPong = options.autoPong ?? true
     this.#gate = new DrainGate(this)
+    this.on('pipe', this.#onPipe)
+    this.on('unpipe', this.#onUnpipe)
 
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     this.#decoder = new FrameDecoder({
@@ -192,6 +199,7 @@ export class WebSocketDuplex extends Duplex {
     const payload = encodeClosePayload(code, reason)
     if (this.writableEnded) return
     this.#closePayload = payload
+    this.#closeChosen = true
     this.end()
   }
 
@@ -254,7 +262,7 @@ export class WebSocketDuplex extends Duplex {
       // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
       const payload = received
         ? received.code === CloseStatus.NO_STATUS ? Buffer.alloc(0) : received.payload.subarray(0, 2)
-        : this.#closePayload
+        : this.#closeChosen ? this.#closePayload : this.#forwardedClose() ?? this.#closePayload
       this.#writeClose(payload)
     }
     if (this.#settled) callback()
@@ -270,6 +278,33 @@ export class WebSocketDuplex extends Duplex {
     this.#detach()
     if (!this.socket.destroyed) this.socket.destroy()
     callback(error)
+  }
+
+  /**
+   * In a message proxy (pipeline(a, b, a)) the leg that ends because its
+   * peer closed passes the peer's code and reason on, so the far end learns
+   * why; a close without a code is passed on without one. An abnormal
+   * closure (1006) cannot be sent, and leaves the default 1000.
+   */
+  #forwardedClose(): Buffer | null {
+    const source = this.#source
+    if (!source || !source.#closeReceived) return null
+    const { code, payload } = source.#closeReceived
+    if (code === CloseStatus.NO_STATUS) return Buffer.alloc(0)
+    return isValidCloseCode(code) ? payload : null
+  }
+
+  readonly #onPipe = (source: unknown): void => {
+    // Only a connection that is the single source says whose close to pass on.
+    this.#sources++
+    this.#source = this.#sources === 1 && source instanceof WebSocketDuplex ? source : null
+  }
+
+  readonly #onUnpipe = (source: unknown): void => {
+    this.#sources--
+    // pipeline() unpipes a source when it ends, just before ending us: that
+    // source's close is the one to pass on, so it stays.
+    if (source === this.#source && !this.#source?.readableEnded) this.#source = null
   }
 
   #sendControl(opcode: number, data: string | Uint8Array): boolean {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { pipeline } from 'node:stream'
+import { pipeline as rsPipeline } from 'readable-stream'
 import t, { type Test } from 'tap'
 import { connect } from '../lib/client-handshake'
 import { FrameDecoder } from '../lib/frame-decoder'
@@ -28,41 +29,78 @@ async function echoBackend() {
 
 const MESSAGES = () => ['hello', '', 'ünïcödé ✓', Buffer.from([0, 1, 2, 255]), Buffer.alloc(0), randomBytes(300 * 1024)]
 
-t.test('message-level proxy: pipeline(a, b, a)', async (t) => {
-  const backend = await echoBackend()
-  t.teardown(() => backend.listening.close())
+/** A message proxy: each client connection piped to its own backend connection with `pipe3`. */
+async function messageProxy(t: Test, pipe3: typeof pipeline, backendUrl: string) {
   const legs: Array<{ front: WebSocketDuplex; back: WebSocketDuplex; done: Promise<Error | null | undefined> }> = []
   const front = await serve({}, (a) => {
     a.on('error', () => {})
-    void connect(backend.listening.url).then((b) => {
+    void connect(backendUrl).then((b) => {
       b.on('error', () => {})
-      const done = new Promise<Error | null | undefined>((resolve) => pipeline(a, b, a, resolve))
+      const done = new Promise<Error | null | undefined>((resolve) => pipe3(a, b, a, resolve))
       legs.push({ front: a, back: b, done })
     })
   })
   t.teardown(() => front.close())
+  return { front, legs }
+}
 
-  const client = await within(connect(front.url), 5000, 'connect through the proxy')
-  t.teardown(() => client.destroy())
-  const c = record(client)
-  const sent = MESSAGES()
-  for (const message of sent) client.write(message)
-  await until(() => c.messages.length === sent.length, 10000, 'every echo')
-  t.strictSame(c.messages, sent, 'messages round-trip through the proxy, types kept')
+const pipelines = { 'node:stream': pipeline, 'readable-stream': rsPipeline as unknown as typeof pipeline }
 
-  await until(() => legs.length === 1 && backend.connections.length === 1, 5000, 'both legs')
-  const backLeg = backend.connections[0]
-  const backRec = record(legs[0].back, { read: false })
-  client.close(1000)
-  await closedWithin(c, 5000, "the client's close")
-  const [backendCode] = await closedWithin(backLeg.rec, 5000, "the backend's close")
-  t.equal(backendCode, 1000, 'the backend saw a clean close')
-  await closedWithin(backRec, 5000, "the proxy's backend leg to close")
-  t.ok(legs[0].front.destroyed && legs[0].back.destroyed, 'both proxy legs are closed')
-  // 'finish' waits for each leg's TCP close, so a clean close ends the pipeline without error.
-  const error = (await within(legs[0].done, 5000, 'the pipeline to finish')) as (Error & { code?: string }) | undefined
-  t.notOk(error, `the pipeline ended without error (${error?.code})`)
-})
+for (const [name, pipe3] of Object.entries(pipelines)) {
+  t.test(`message-level proxy: pipeline(a, b, a) from ${name}`, async (t) => {
+    const backend = await echoBackend()
+    t.teardown(() => backend.listening.close())
+    const { front, legs } = await messageProxy(t, pipe3, backend.listening.url)
+
+    /** A client through the proxy, once both legs stand; the backend's side of it. */
+    const through = async () => {
+      const client = await within(connect(front.url), 5000, 'connect through the proxy')
+      t.teardown(() => client.destroy())
+      const count = backend.connections.length + 1
+      await until(() => legs.length === count && backend.connections.length === count, 5000, 'both legs')
+      return { client, c: record(client), back: backend.connections[count - 1], leg: legs[count - 1] }
+    }
+
+    t.test('messages pass both ways, types kept; a clean close ends the pipeline without error', async (t) => {
+      const { client, c, back, leg } = await through()
+      const sent = MESSAGES()
+      for (const message of sent) client.write(message)
+      await until(() => c.messages.length === sent.length, 10000, 'every echo')
+      t.strictSame(c.messages, sent, 'messages round-trip through the proxy, types kept')
+      const backRec = record(leg.back, { read: false })
+      client.close(1000)
+      await closedWithin(c, 5000, "the client's close")
+      const [backendCode] = await closedWithin(back.rec, 5000, "the backend's close")
+      t.equal(backendCode, 1000, 'the backend saw a clean close')
+      await closedWithin(backRec, 5000, "the proxy's backend leg to close")
+      t.ok(leg.front.destroyed && leg.back.destroyed, 'both proxy legs are closed')
+      // 'finish' waits for each leg's TCP close, so a clean close ends the pipeline without error.
+      const error = (await within(leg.done, 5000, 'the pipeline to finish')) as (Error & { code?: string }) | undefined
+      t.notOk(error, `the pipeline ended without error (${error?.code})`)
+    })
+
+    t.test("the client's close code and reason reach the backend, and its echo comes back", async (t) => {
+      const { client, c, back } = await through()
+      client.close(4001, 'leaving through the proxy')
+      t.strictSame(await closedWithin(back.rec), [4001, 'leaving through the proxy'], "the backend's view")
+      t.strictSame(await closedWithin(c), [4001, ''], "the client gets its code echoed")
+    })
+
+    t.test("the backend's close code and reason reach the client", async (t) => {
+      const { c, back } = await through()
+      back.ws.close(4002, 'the backend is done')
+      t.strictSame(await closedWithin(c), [4002, 'the backend is done'], "the client's view")
+      t.equal((await closedWithin(back.rec))[0], 4002, "the backend gets its code echoed")
+    })
+
+    t.test('a close chosen by the proxy itself wins over the forwarded one', async (t) => {
+      const { c, back, leg } = await through()
+      leg.back.close(4003, 'proxy policy')
+      t.strictSame(await closedWithin(back.rec), [4003, 'proxy policy'], "the backend's view")
+      t.equal((await closedWithin(c))[0], 4003, "the backend's echo, forwarded to the client")
+    })
+  })
+}
 
 /** A proxy that joins the client's socket and the backend's socket as given by `join`. */
 async function socketProxy(backendUrl: string, join: (front: Socket, back: Socket, done: (error?: Error | null) => void) => void) {
