@@ -10,13 +10,17 @@ import type { Readable as NodeReadable } from 'node:stream'
 import type { Readable, Writable } from 'readable-stream'
 
 export function forward(source: Readable | NodeReadable, dest: Writable): () => void {
+  let forwarding = true
   const onData = (chunk: unknown) => {
-    if (!dest.write(chunk)) source.pause()
+    // The write itself may stop forwarding (a CLOSE read from this very chunk):
+    // then the source is someone else's to pause or resume.
+    if (!dest.write(chunk) && forwarding) source.pause()
   }
   const onDrain = () => source.resume()
   const onEnd = () => dest.end()
   // A destination that has failed or closed takes nothing more.
   const stop = () => {
+    forwarding = false
     source.off('data', onData)
     source.off('end', onEnd)
     dest.off('drain', onDrain)
