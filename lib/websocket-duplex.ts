@@ -171,7 +171,7 @@ export class WebSocketDuplex extends Duplex {
     this.#unpipeEncoder = pipeCorked(this.#encoder, socket)
     this.#heartbeat = options.heartbeat === undefined
       ? null
-      : new Heartbeat(socket, options.heartbeat, this.#heartbeatPing, this.#heartbeatDead)
+      : new Heartbeat(socket, options.heartbeat, () => this.#heartbeatPing(), () => this.#heartbeatDead())
     if (socket.destroyed) process.nextTick(this.#onSocketClose)
     if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
   }
@@ -362,7 +362,7 @@ export class WebSocketDuplex extends Duplex {
     else this.#encoder.write({ opcode: Opcode.PONG, payload })
   }
 
-  readonly #heartbeatPing = (): void => {
+  #heartbeatPing(): void {
     // While our side is backed up a ping would only queue behind it (one per
     // round, without end); the round still judges the peer by what arrives.
     if (this.#closeSent || this.#error || this.#encoder.writableNeedDrain) return
@@ -370,7 +370,7 @@ export class WebSocketDuplex extends Duplex {
   }
 
   /** No sign of life: nobody is there to read a CLOSE, so the TCP connection is dropped (1006). */
-  readonly #heartbeatDead = (): void => {
+  #heartbeatDead(): void {
     this.#fail(new WebSocketError('WS_ERR_HEARTBEAT_TIMEOUT', CloseStatus.ABNORMAL, 'no answer to the heartbeat ping in time'))
     this.socket.destroy()
   }
