@@ -8,7 +8,7 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from './errors'
-import { hasToken, isToken } from './header-tokens'
+import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './handshake-key'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from './limits'
 import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
@@ -68,7 +68,7 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
-  const protocol = checkResponse(res, key, options.protocols, options.maxResponseHeaders)
+  const protocol = checkResponse(res, key, options.protocols ?? requestedProtocols(res), options.maxResponseHeaders)
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -78,6 +78,23 @@ export function clientFromUpgrade(
   }
   const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, ...duplexOptions } = options
   return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head })
+}
+
+/**
+ * The subprotocols the request behind `res` offered, read from the request
+ * itself (`res.req`, an http.ClientRequest): an answer outside them, or any
+ * answer to a request that offered none, is refused. Undefined when the
+ * response does not lead back to its request.
+ */
+function requestedProtocols(res: IncomingMessage): string[] | undefined {
+  const req = (res as IncomingMessage & { req?: { getHeader?: (name: string) => unknown } }).req
+  if (typeof req?.getHeader !== 'function') return undefined
+  const header = req.getHeader('sec-websocket-protocol')
+  if (header === undefined) return []
+  const values = Array.isArray(header) ? header.map(String) : [String(header)]
+  const offered = parseTokenList(values.join(','))
+  if (offered === null) throw new HandshakeError('WS_ERR_HANDSHAKE', 'the request offered an invalid Sec-WebSocket-Protocol')
+  return offered
 }
 
 /**

@@ -43,6 +43,7 @@ export type WebSocketErrorCode =
   | 'WS_ERR_UNEXPECTED_RESPONSE'
   | 'WS_ERR_RESPONSE_HEADERS_TOO_LARGE'
   | 'WS_ERR_HEARTBEAT_TIMEOUT'
+  | 'WS_ERR_UNREAD_MESSAGES'
 
 /** A protocol or connection failure; `status` is the close code it maps to. */
 export class WebSocketError extends Error {

@@ -1,18 +1,23 @@
 /**
- * The original watershed API, kept whole as a thin facade over the streams
- * core: the `Watershed` factory and the event-emitting `WatershedConnection`.
- * Unlike the original, fragmented messages, UTF-8, close codes, reserved
- * bits and opcodes are handled as RFC 6455 requires, and the caller's
- * Buffers are never masked in place.
+ * The original watershed API, kept whole as a compatibility layer over the
+ * streams core: the `Watershed` factory and the event-emitting
+ * `WatershedConnection`. Unlike the original, fragmented messages, UTF-8,
+ * close codes, reserved bits and opcodes are handled as RFC 6455 requires,
+ * and the caller's Buffers are never masked in place.
+ *
+ * An event API has no backpressure of its own, so this layer supplies it:
+ * while what send() queued is over the high-water mark, no more messages are
+ * read from the socket (TCP flow control then reaches the peer).
  */
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
-import { clientFromUpgrade } from './client-handshake'
+import { clientFromUpgrade, type ClientUpgradeOptions } from './client-handshake'
+import { HandshakeError } from './errors'
 import { generateKey } from './handshake-key'
-import { accept } from './server-handshake'
-import type { WebSocketDuplex } from './websocket-duplex'
+import { accept, rejectUpgrade, type AcceptOptions } from './server-handshake'
+import type { WebSocketDuplex, WebSocketDuplexOptions } from './websocket-duplex'
 
 /** The symbolic names the original gave close codes in its 'end' event. */
 export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
@@ -27,18 +32,57 @@ export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
   1011: 'UNEXPECTED_ERROR',
 }
 
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'WS_ERR_ABNORMAL_CLOSURE'])
+/** Socket errors that mean the peer went away without a CLOSE. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+
+/**
+ * Options of `new Watershed(options)`, applied to every connection it
+ * accepts or connects: the limits, timeouts and heartbeat of the streams API.
+ */
+export type WatershedOptions = Pick<
+  WebSocketDuplexOptions,
+  | 'maxMessageSize'
+  | 'maxFrameSize'
+  | 'maxFragments'
+  | 'fragmentSize'
+  | 'closeTimeout'
+  | 'heartbeat'
+  | 'readableHighWaterMark'
+  | 'writableHighWaterMark'
+>
+
+const OPTION_NAMES: ReadonlyArray<keyof WatershedOptions> = [
+  'maxMessageSize',
+  'maxFrameSize',
+  'maxFragments',
+  'fragmentSize',
+  'closeTimeout',
+  'heartbeat',
+  'readableHighWaterMark',
+  'writableHighWaterMark',
+]
+
+/** 'end' arguments: the code's name (or the number, for codes without one), the reason, the number. */
+type EndArguments = [code: string | number | null, reason: string | null, numericCode: number]
+
+function endArguments(code: number, reason: string): EndArguments {
+  // 1006: no CLOSE came. 1005: a CLOSE without a code.
+  if (code === 1006) return [null, null, code]
+  if (code === 1005) return [null, reason, code]
+  return [CLOSE_CODE_NAMES[code] ?? code, reason, code]
+}
 
 /**
  * One WebSocket connection, as events: 'text', 'binary', 'ping', 'pong',
- * 'error', 'connectionReset' and, once, 'end' (code, reason, numericCode).
+ * 'error', 'connectionReset' and, once, 'end' (code, reason, numericCode),
+ * which comes while the connection is closing, before the socket's 'close'.
  */
 export class WatershedConnection extends EventEmitter {
   /** The streams-first connection underneath. */
   readonly duplex: WebSocketDuplex
-  #failed = false
-  #reset = false
-  #destroyed = false
+  #ended = false
+  /** Reading is paused because send() is backed up. */
+  #held = false
 
   constructor(duplex: WebSocketDuplex) {
     super()
@@ -49,21 +93,12 @@ export class WatershedConnection extends EventEmitter {
     })
     duplex.on('ping', (payload: Buffer) => this.emit('ping', payload))
     duplex.on('pong', (payload: Buffer) => this.emit('pong', payload))
+    duplex.on('drain', this.#release)
+    duplex.on('disconnect', this.#onDisconnect)
     duplex.on('error', (error: Error & { code?: string }) => {
-      if (RESET_CODES.has(error.code ?? '')) {
-        this.#reset = true
-        this.emit('connectionReset')
-        return
-      }
-      this.#failed = true
-      // A hostile peer must not crash a process that did not listen for errors.
-      if (this.listenerCount('error') > 0) this.emit('error', error)
-    })
-    duplex.on('close', (code: number, reason: string) => {
-      const received = code !== 1006
-      if (!received && !this.#failed && !this.#reset && !this.#destroyed) this.emit('connectionReset')
-      if (received && code !== 1005) this.emit('end', CLOSE_CODE_NAMES[code] ?? String(code), reason, code)
-      else this.emit('end', null, received ? reason : null, received ? code : null)
+      // Failures were reported at 'disconnect'; what comes here later is a
+      // send() refused after the close began, or the same failure again.
+      if (error.code === 'WS_ERR_WRITE_AFTER_CLOSE') this.#emitError(error)
     })
   }
 
@@ -72,28 +107,91 @@ export class WatershedConnection extends EventEmitter {
     return this.duplex.protocol
   }
 
-  /** Public: sends a Buffer as a binary message, a string as a text message. */
+  /**
+   * Public: sends a Buffer as a binary message, a string as a text message.
+   * Returns false when the send queue is over its high-water mark: reading
+   * then pauses until it drains.
+   */
   send(data: string | Buffer | Uint8Array): boolean {
-    return this.duplex.write(data)
+    const ok = this.duplex.write(data)
+    if (!ok && !this.#held && !this.duplex.writableEnded) {
+      this.#held = true
+      this.duplex.pause()
+    }
+    return ok
   }
 
-  /** Public: starts the closing handshake, with an optional reason. */
-  end(reason?: string): void {
-    this.duplex.close(1000, reason ?? '')
+  /** Addition: sends a PING (at most 125 bytes); its PONG arrives as 'pong'. */
+  ping(data?: string | Uint8Array): boolean {
+    return this.duplex.ping(data)
+  }
+
+  /**
+   * Public: starts the closing handshake, with an optional reason and (an
+   * addition) an optional close code, 1000 by default.
+   */
+  end(reason?: string, code = 1000): void {
+    this.duplex.close(code, reason ?? '')
   }
 
   /** Public: destroys the socket at once, without a CLOSE frame. */
   destroy(): void {
-    this.#destroyed = true
     this.duplex.destroy()
+  }
+
+  readonly #release = (): void => {
+    if (!this.#held) return
+    this.#held = false
+    this.duplex.resume()
+  }
+
+  #emitError(error: Error): void {
+    // A hostile peer must not crash a process that did not listen for errors.
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+  }
+
+  /**
+   * The connection is over: deliver the messages that arrived before, say
+   * why ('error' or 'connectionReset'), then 'end'.
+   */
+  readonly #onDisconnect = (code: number, reason: string, error: (Error & { code?: string }) | null): void => {
+    if (this.#ended) return
+    this.#ended = true
+    // Sends can no longer drain: messages still queued for reading are delivered now.
+    this.#held = false
+    while (this.duplex.readableLength > 0 && this.duplex.read() !== null);
+    this.duplex.resume()
+    // 'connectionReset': the peer reset TCP, or closed it (FIN) without a CLOSE.
+    if (error && RESET_CODES.has(error.code ?? '')) this.emit('connectionReset')
+    else if (error) this.#emitError(error)
+    else if (code === 1006 && this.duplex.socket.readableEnded) this.emit('connectionReset')
+    this.emit('end', ...endArguments(code, reason))
   }
 }
 
+/**
+ * The original factory. `new Watershed()` works as it always did; options
+ * (an addition) set limits for every connection it makes.
+ */
 export class Watershed {
+  readonly #options: WatershedOptions
+
+  constructor(options: WatershedOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('Watershed options must be an object')
+    const chosen: WatershedOptions = {}
+    for (const name of OPTION_NAMES) {
+      if (options[name] !== undefined) (chosen as Record<string, unknown>)[name] = options[name]
+    }
+    this.#options = chosen
+  }
+
   /**
    * Public: accepts an upgrade from an http.Server 'upgrade' event. With
    * `raw`, returns the socket itself; `protocols` lists the supported
-   * subprotocols. Throws on a request that is not an acceptable upgrade.
+   * subprotocols. On a request that is not an acceptable upgrade, the HTTP
+   * refusal (400, 405, 426) is written and the socket ended, then the error
+   * is thrown, so the documented `catch (ex) { socket.end() }` still
+   * answers the client.
    */
   accept(req: IncomingMessage, socket: NodeDuplex, head?: Buffer, raw?: false, protocols?: readonly string[]): WatershedConnection
   accept(req: IncomingMessage, socket: NodeDuplex, head: Buffer | undefined, raw: true, protocols?: readonly string[]): Socket
@@ -104,8 +202,14 @@ export class Watershed {
     raw?: boolean,
     protocols?: readonly string[],
   ): WatershedConnection | Socket {
-    if (raw) return accept(req, socket, head ?? Buffer.alloc(0), { raw: true, protocols })
-    return new WatershedConnection(accept(req, socket, head, { protocols }))
+    const options: AcceptOptions = { ...this.#options, protocols }
+    try {
+      if (raw) return accept(req, socket, head ?? Buffer.alloc(0), { ...options, raw: true })
+      return new WatershedConnection(accept(req, socket, head, options))
+    } catch (error) {
+      refuse(socket, error)
+      throw error
+    }
   }
 
   /** Public: a random base64 16-byte value for the Sec-WebSocket-Key header. */
@@ -115,9 +219,30 @@ export class Watershed {
 
   /**
    * Public: attaches a client connection to a socket from an
-   * http.ClientRequest 'upgrade' event. Throws on an invalid response.
+   * http.ClientRequest 'upgrade' event. Throws on an invalid response, or
+   * on a subprotocol or extension the request did not offer; the socket is
+   * then destroyed.
    */
   connect(res: IncomingMessage, socket: NodeDuplex, head: Buffer, wskey: string): WatershedConnection {
-    return new WatershedConnection(clientFromUpgrade(res, socket, head, wskey))
+    const options: ClientUpgradeOptions = { ...this.#options }
+    try {
+      return new WatershedConnection(clientFromUpgrade(res, socket, head, wskey, options))
+    } catch (error) {
+      socket.destroy()
+      throw error
+    }
   }
+}
+
+/** Answers a refused upgrade over HTTP, unless the socket can no longer take it. */
+function refuse(socket: NodeDuplex, error: unknown): void {
+  if (socket.destroyed || !socket.writable) return
+  if (error instanceof HandshakeError) {
+    rejectUpgrade(socket, error)
+    return
+  }
+  // A mistake on our side: the body says nothing of it (it may hold secrets).
+  const failure = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
+  failure.cause = error
+  rejectUpgrade(socket, failure)
 }

@@ -114,6 +114,13 @@ export class WebSocketDuplex extends Duplex {
   #eof = false
   /** 'finish' waits for the connection to be closed, so end()'s callback means closed. */
   #finalCallback: (() => void) | null = null
+  /** The callback of the write the encoder has not yet taken (it is backed up, or we are failing). */
+  #pendingWrite: ((error?: Error | null) => void) | null = null
+  /** 'disconnect' has been emitted. */
+  #disconnected = false
+  /** Messages read so far: a reader that makes progress is not a reader that stopped. */
+  #reads = 0
+  #unreadTimer: NodeJS.Timeout | null = null
   #unpipeEncoder: () => void
   readonly #unpipeSocket: () => void
 
@@ -157,13 +164,16 @@ export class WebSocketDuplex extends Duplex {
     setImmediate(() => this._read())
     this.#assembler.on('end', this.#onInboundEnd)
     this.#encoder.on('error', this.#onStageError)
-    this.#encoder.on('drain', this.#flushPong)
+    this.#encoder.on('drain', this.#onEncoderDrain)
     socket.on('end', this.#onSocketEnd)
     socket.on('error', this.#onSocketError)
     socket.on('close', this.#onSocketClose)
 
     socket.setNoDelay(true)
     socket.setTimeout(0)
+    // The peer's FIN must not close our side before the frames ahead of it
+    // (a CLOSE, perhaps) have been read: the duplex ends TCP itself.
+    socket.allowHalfOpen = true
     if (options.head && options.head.length > 0) this.#decoder.write(options.head)
     this.#unpipeSocket = forward(socket, this.#decoder)
     forward(this.#decoder, this.#assembler)
@@ -214,6 +224,7 @@ export class WebSocketDuplex extends Duplex {
   // Typed as the base class has it, so the duplex passes for a node:stream Readable.
   override read(size?: number) {
     const message = super.read(size)
+    if (message !== null) this.#reads++
     this.#gate.check()
     return message
   }
@@ -247,13 +258,16 @@ export class WebSocketDuplex extends Duplex {
   }
 
   override _write(chunk: string | Buffer, encoding: string, callback: (error?: Error | null) => void): void {
-    // While failing, writes are held; destroy() reports them.
-    if (this.#error) return
+    // While failing, writes are held; _destroy() fails them, so every callback is called.
+    if (this.#error) {
+      this.#pendingWrite = callback
+      return
+    }
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
     if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
     if (this.#encoder.write(message)) callback()
-    else this.#encoder.once('drain', () => callback())
+    else this.#pendingWrite = callback
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -273,10 +287,19 @@ export class WebSocketDuplex extends Duplex {
     if (channels.close.hasSubscribers) {
       channels.close.publish({ connection: this, code: this.closeCode, reason: this.closeReason, error })
     }
+    this.#disconnect(error)
     this.#clearCloseTimer()
+    this.#clearUnreadTimer()
     this.#heartbeat?.stop()
     this.#detach()
     if (!this.socket.destroyed) this.socket.destroy()
+    // A write the encoder never took was not sent: its callback says so.
+    const pending = this.#pendingWrite
+    this.#pendingWrite = null
+    if (pending) {
+      pending(error ?? this.#error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
+        'connection closed before the message was sent'))
+    }
     callback(error)
   }
 
@@ -349,6 +372,7 @@ export class WebSocketDuplex extends Duplex {
       this.#heartbeat?.stop()
       this.#stopReading()
       this.emit('closing', item.code, item.reason)
+      this.#disconnect(null)
       // Our answer may wait behind unread messages or writes: bound that too.
       this.#armCloseTimer()
       this.#endReadable()
@@ -375,10 +399,15 @@ export class WebSocketDuplex extends Duplex {
     this.socket.destroy()
   }
 
-  readonly #flushPong = (): void => {
+  readonly #onEncoderDrain = (): void => {
     const payload = this.#pendingPong
     this.#pendingPong = null
     if (payload && !this.#closeSent) this.#encoder.write({ opcode: Opcode.PONG, payload })
+    const pending = this.#pendingWrite
+    if (pending && !this.#error) {
+      this.#pendingWrite = null
+      pending()
+    }
   }
 
   readonly #onDecoderError = (error: Error): void => {
@@ -395,14 +424,19 @@ export class WebSocketDuplex extends Duplex {
   readonly #onInboundEnd = (): void => {
     if (this.#closeReceived) return
     if (this.#inboundError) this.#fail(this.#inboundError)
-    // The stream ended without a CLOSE: an abnormal closure (1006). Close our side too.
-    else this.#encoder.end()
+    else {
+      // The stream ended without a CLOSE: an abnormal closure (1006). Close our side too.
+      this.#disconnect(null)
+      this.#encoder.end()
+    }
   }
 
   readonly #onSocketEnd = (): void => {
     // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
     // perhaps) decide what follows, unless there is nothing left to say.
     if (this.#error || (this.#closeSent && this.#closeReceived)) this.#encoder.end()
+    // What is still in the pipeline may wait for a reader: bound that wait, as for a CLOSE.
+    else this.#armCloseTimer()
   }
 
   readonly #onSocketError = (error: Error): void => {
@@ -421,6 +455,7 @@ export class WebSocketDuplex extends Duplex {
     this.#error = error
     this.#heartbeat?.stop()
     this.#stopReading()
+    this.#disconnect(error)
     const status = (error as { status?: unknown }).status
     if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
       this.#closeSent = true
@@ -440,8 +475,55 @@ export class WebSocketDuplex extends Duplex {
 
   #armCloseTimer(): void {
     if (this.#closeTimer || this.socket.destroyed) return
-    this.#closeTimer = setTimeout(() => this.socket.destroy(), this.#closeTimeout)
+    this.#closeTimer = setTimeout(() => {
+      // Said before the socket goes, so that listeners on the socket hear it first.
+      this.#disconnect(null)
+      this.socket.destroy()
+    }, this.#closeTimeout)
     this.#closeTimer.unref()
+  }
+
+  /**
+   * Emits 'disconnect' (code, reason, error) once, as soon as nothing more
+   * can arrive: the peer's CLOSE is in, or the connection failed, ended
+   * without a CLOSE, timed out or was destroyed. It comes before the TCP
+   * connection's own 'close', while unread messages are still readable.
+   */
+  #disconnect(error: Error | null): void {
+    if (this.#disconnected) return
+    this.#disconnected = true
+    this.emit('disconnect', this.closeCode, this.closeReason, error)
+  }
+
+  /**
+   * Once the TCP connection is closed, a reader that has stopped must still
+   * learn that the connection is over: if the read side has not ended, with
+   * no read in closeTimeout, the duplex is destroyed with an error that
+   * counts the messages left unread (none is dropped without a word).
+   */
+  #armUnreadTimer(): void {
+    if (this.#unreadTimer || this.readableEnded || this.destroyed) return
+    let reads = this.#reads
+    const check = () => {
+      this.#unreadTimer = null
+      if (this.readableEnded || this.destroyed) return
+      if (this.#reads !== reads) {
+        reads = this.#reads
+        this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
+        return
+      }
+      const unread = this.readableLength + this.#assembler.readableLength
+      const error = new WebSocketError('WS_ERR_UNREAD_MESSAGES', CloseStatus.ABNORMAL,
+        `the connection closed with ${unread} message${unread === 1 ? '' : 's'} not read`)
+      if (this.#error) error.cause = this.#error
+      this.destroy(error)
+    }
+    this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
+  }
+
+  #clearUnreadTimer(): void {
+    if (this.#unreadTimer) clearTimeout(this.#unreadTimer)
+    this.#unreadTimer = null
   }
 
   #clearCloseTimer(): void {
@@ -464,6 +546,7 @@ export class WebSocketDuplex extends Duplex {
     this.#settled = true
     this.#heartbeat?.stop()
     this.#clearCloseTimer()
+    this.#disconnect(null)
     this.#detach()
     const error =
       this.#error ??
@@ -473,10 +556,12 @@ export class WebSocketDuplex extends Duplex {
         : null)
     if (error) {
       this.#gate.hold(() => this.destroy(error))
+      this.#armUnreadTimer()
       return
     }
     // Clean: 'finish' now, 'end' once the reader is through; then 'close'.
     this.#endReadable()
+    this.#armUnreadTimer()
     const finish = this.#finalCallback
     this.#finalCallback = null
     if (finish) finish()
