@@ -11,6 +11,7 @@ import { HandshakeError, WebSocketError, CloseStatus } from './errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './handshake-key'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from './limits'
+import { upgradeRequestOn } from './upgrade-requests'
 import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
@@ -68,7 +69,7 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
-  const protocol = checkResponse(res, key, options.protocols ?? requestedProtocols(res), options.maxResponseHeaders)
+  const protocol = checkResponse(res, key, options.protocols ?? requestedProtocols(socket), options.maxResponseHeaders)
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -81,15 +82,14 @@ export function clientFromUpgrade(
 }
 
 /**
- * The subprotocols the request behind `res` offered, read from the request
- * itself (`res.req`, an http.ClientRequest): an answer outside them, or any
- * answer to a request that offered none, is refused. Undefined when the
- * response does not lead back to its request.
+ * The subprotocols the request sent on `socket` offered: an answer outside
+ * them, or any answer to a request that offered none, is refused. Undefined
+ * when the request is not known (it was not made by this process).
  */
-function requestedProtocols(res: IncomingMessage): string[] | undefined {
-  const req = (res as IncomingMessage & { req?: { getHeader?: (name: string) => unknown } }).req
-  if (typeof req?.getHeader !== 'function') return undefined
-  const header = req.getHeader('sec-websocket-protocol')
+function requestedProtocols(socket: NodeDuplex): string[] | undefined {
+  const request = upgradeRequestOn(socket)
+  if (request === undefined) return undefined
+  const header = request.getHeader('sec-websocket-protocol')
   if (header === undefined) return []
   const values = Array.isArray(header) ? header.map(String) : [String(header)]
   const offered = parseTokenList(values.join(','))

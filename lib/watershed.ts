@@ -178,7 +178,9 @@ export class Watershed {
 
   constructor(options: WatershedOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('Watershed options must be an object')
-    const chosen: WatershedOptions = {}
+    // Messages are handed to listeners as they come; the read buffer only
+    // fills while send() is backed up, and then one waiting message is enough.
+    const chosen: WatershedOptions = { readableHighWaterMark: 1 }
     for (const name of OPTION_NAMES) {
       if (options[name] !== undefined) (chosen as Record<string, unknown>)[name] = options[name]
     }

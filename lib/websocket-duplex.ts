@@ -152,6 +152,9 @@ export class WebSocketDuplex extends Duplex {
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
       textAsBytes: options.textAsBytes,
+      // The duplex's own buffer is the one that counts: while the reader is
+      // paused, messages queue there, not a second time in front of it.
+      readableHighWaterMark: 1,
     })
     this.#encoder = new FrameEncoder({ role: this.role, fragmentSize: options.fragmentSize })
 

@@ -5,8 +5,6 @@
  * and a sampler of this process's memory for the attacks that aim at it.
  */
 import http from 'node:http'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Test } from 'tap'
 import { connect } from '../../lib/client-handshake'
@@ -84,32 +82,4 @@ export async function target(
   }
 }
 
-/** Samples this process's off-heap buffer memory, to show what an attack made it allocate. */
-export function memorySampler(): { stop(): number } {
-  const base = process.memoryUsage().arrayBuffers
-  let peak = base
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers)
-  }, 5)
-  return {
-    /** Growth of the peak over the start, in bytes. */
-    stop() {
-      clearInterval(timer)
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers)
-      return peak - base
-    },
-  }
-}
-
-export const MiB = 1024 * 1024
-
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-
-/** What this process holds after a full collection (JS heap and buffers), in bytes: what an attack left pinned. */
-export function retained(): number {
-  gc()
-  gc()
-  const { heapUsed, arrayBuffers } = process.memoryUsage()
-  return heapUsed + arrayBuffers
-}
+export { MiB, memorySampler, retained } from '../helpers/memory'
