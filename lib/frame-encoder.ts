@@ -78,7 +78,10 @@ export class FrameEncoder extends Transform {
     })
     this.#masked = options.role === 'client'
     const fragmentSize = options.fragmentSize ?? Infinity
-    if (!(fragmentSize >= 1)) throw new RangeError('fragmentSize must be at least 1')
+    // A fractional size would cut overlapping frames: subarray() rounds each end down.
+    if (!(fragmentSize === Infinity || (Number.isSafeInteger(fragmentSize) && fragmentSize >= 1))) {
+      throw new RangeError(`fragmentSize must be a positive integer or Infinity, not ${fragmentSize}`)
+    }
     this.#fragmentSize = fragmentSize
     this.#allowReservedOpcodes = options.allowReservedOpcodes ?? false
   }

@@ -65,6 +65,11 @@ t.test('fragmentSize splits text and binary messages into continuation frames', 
   ])
 })
 
+t.test('fragmentSize is a positive integer or Infinity', async (t) => {
+  for (const fragmentSize of [0, -1, 1.5, NaN]) t.throws(() => new FrameEncoder({ fragmentSize }), RangeError, String(fragmentSize))
+  t.doesNotThrow(() => new FrameEncoder({ fragmentSize: Infinity }))
+})
+
 t.test('multi-byte text is counted in bytes, not characters', async (t) => {
   const frames = await decodeAs(await encode(['€'.repeat(50)]), 'client')
   t.equal(frames[0].length, 150)
