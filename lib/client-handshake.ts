@@ -11,6 +11,7 @@ import { HandshakeError, WebSocketError, CloseStatus } from './errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './handshake-key'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from './limits'
+import { validateClientOptions } from './options'
 import { upgradeRequestOn } from './upgrade-requests'
 import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
 
@@ -69,6 +70,7 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
+  validateClientOptions(options)
   const protocol = checkResponse(res, key, options.protocols ?? requestedProtocols(socket), options.maxResponseHeaders)
   const tcp = socket as Socket
   if (options.raw) {
@@ -147,6 +149,7 @@ export function connect(url: string | URL, options?: ConnectOptions): Promise<We
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex | Socket> {
   return new Promise((resolve, reject) => {
+    validateClientOptions(options)
     const target = new URL(url)
     const secure = target.protocol === 'wss:' || target.protocol === 'https:'
     if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {

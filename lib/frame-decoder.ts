@@ -17,6 +17,7 @@ import {
   type FrameSlice,
   type Role,
   MAX_CONTROL_PAYLOAD,
+  Opcode,
   isControl,
   isKnownOpcode,
 } from './frame'
@@ -31,7 +32,11 @@ export interface FrameDecoderOptions {
   role?: Role
   /** The largest payload a frame may declare; larger fails with 1009. Default 100 MiB. */
   maxPayload?: number
-  /** Allow RSV1, for a negotiated extension that defines it. */
+  /**
+   * Allow RSV1 on the first frame of a data message, for a negotiated
+   * extension that defines it (permessage-deflate); never on control or
+   * continuation frames.
+   */
   allowRsv1?: boolean
   /** Frames buffered on the readable side before backpressure. Default 16. */
   readableHighWaterMark?: number
@@ -130,6 +135,12 @@ export class FrameDecoder extends Transform {
     const opcode = b0 & 0x0f
     if ((b0 & 0x40 && !this.#allowRsv1) || b0 & 0x30) {
       throw protocolError('WS_ERR_UNEXPECTED_RSV', 'reserved bits set without a negotiated extension')
+    }
+    // RFC 7692 section 6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+    // frames and non-first fragments of a data message. An endpoint receiving such a frame MUST
+    // _Fail the WebSocket Connection_."
+    if (b0 & 0x40 && (isControl(opcode) || opcode === Opcode.CONTINUATION)) {
+      throw protocolError('WS_ERR_UNEXPECTED_RSV', `RSV1 set on a ${isControl(opcode) ? 'control' : 'continuation'} frame`)
     }
     if (!isKnownOpcode(opcode)) {
       throw protocolError('WS_ERR_INVALID_OPCODE', `reserved opcode 0x${opcode.toString(16)}`)

@@ -10,6 +10,7 @@
  * either way, so it is not held against the peer.
  */
 import type { Socket } from 'node:net'
+import { MAX_TIMER_DELAY } from './limits'
 
 export interface HeartbeatOptions {
   /** Ms between pings. */
@@ -21,9 +22,23 @@ export interface HeartbeatOptions {
 /** A number is the interval, with the timeout equal to it. */
 export type HeartbeatSetting = number | HeartbeatOptions
 
-function positive(value: number, what: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`heartbeat ${what} must be a positive number of ms`)
+function positive(value: unknown, what: string): number {
+  if (typeof value !== 'number') throw new TypeError(`heartbeat ${what} must be a number of ms, not ${typeof value}`)
+  // A longer delay would make setTimeout fire after 1 ms.
+  if (!(value > 0 && value <= MAX_TIMER_DELAY)) {
+    throw new RangeError(`heartbeat ${what} must be a positive number of ms up to ${MAX_TIMER_DELAY}, not ${value}`)
+  }
   return value
+}
+
+/** The interval and timeout a heartbeat setting stands for; throws a TypeError or RangeError naming what is wrong. */
+export function heartbeatTimes(setting: HeartbeatSetting): Required<HeartbeatOptions> {
+  if (typeof setting === 'number') return { interval: positive(setting, 'interval'), timeout: setting }
+  if (typeof setting !== 'object' || setting === null) {
+    throw new TypeError(`heartbeat must be a number of ms or { interval, timeout }, not ${setting === null ? 'null' : typeof setting}`)
+  }
+  const interval = positive(setting.interval, 'interval')
+  return { interval, timeout: setting.timeout === undefined ? interval : positive(setting.timeout, 'timeout') }
 }
 
 export class Heartbeat {
@@ -38,9 +53,9 @@ export class Heartbeat {
   #answered = false
 
   constructor(socket: Socket, setting: HeartbeatSetting, ping: () => void, dead: () => void) {
-    const options = typeof setting === 'number' ? { interval: setting } : setting
-    this.#interval = positive(options.interval, 'interval')
-    this.#timeout = positive(options.timeout ?? this.#interval, 'timeout')
+    const { interval, timeout } = heartbeatTimes(setting)
+    this.#interval = interval
+    this.#timeout = timeout
     this.#socket = socket
     this.#ping = ping
     this.#dead = dead

@@ -35,7 +35,7 @@ export interface MessageAssemblerOptions {
   textAsBytes?: boolean
 }
 
-/** Frames from this size on are assembled in a buffer reserved for them. */
+/** Frames from this size on are assembled in a buffer of their own size. */
 const RESERVE_MIN = 64 * 1024
 
 /** From this size, text is checked for plain ASCII before decoding. */
@@ -126,8 +126,9 @@ export class MessageAssembler extends Transform {
       this.#deliver(payload)
       return
     }
-    // A large frame arriving in pieces is copied into one buffer of its declared
-    // size (bounded by maxMessageSize, checked above) rather than concatenated at the end.
+    // A large frame arriving in pieces ends up in one buffer of its declared size rather
+    // than concatenated at the end; the buffer waits until half the frame is here, so a
+    // header that declares much and a peer that sends little cost little.
     if (slice.first && !slice.last && slice.length >= RESERVE_MIN) this.#data.reserve(slice.length)
     this.#data.append(payload)
     if (slice.last && slice.fin) this.#deliver(this.#data.take())

@@ -9,6 +9,7 @@ import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError } from './errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, isValidKey } from './handshake-key'
+import { validateAcceptOptions } from './options'
 import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex'
 import type { Socket } from 'node:net'
 
@@ -108,6 +109,8 @@ export function accept(
   head: Buffer = Buffer.alloc(0),
   options: AcceptOptions = {},
 ): WebSocketDuplex | Socket {
+  // A bad option is the application's error: thrown before a byte is written, whatever the request.
+  validateAcceptOptions(options)
   const upgrade = validateUpgradeRequest(req)
   const protocol = selectProtocol(upgrade.protocols, options.protocols, req)
   let response =

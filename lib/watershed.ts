@@ -16,6 +16,7 @@ import type { Duplex as NodeDuplex } from 'node:stream'
 import { clientFromUpgrade, type ClientUpgradeOptions } from './client-handshake'
 import { HandshakeError } from './errors'
 import { generateKey } from './handshake-key'
+import { validateDuplexOptions } from './options'
 import { accept, rejectUpgrade, type AcceptOptions } from './server-handshake'
 import type { WebSocketDuplex, WebSocketDuplexOptions } from './websocket-duplex'
 
@@ -177,7 +178,7 @@ export class Watershed {
   readonly #options: WatershedOptions
 
   constructor(options: WatershedOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('Watershed options must be an object')
+    validateDuplexOptions(options)
     // Messages are handed to listeners as they come; the read buffer only
     // fills while send() is backed up, and then one waiting message is enough.
     const chosen: WatershedOptions = { readableHighWaterMark: 1 }

@@ -27,6 +27,7 @@ import { FrameEncoder } from './frame-encoder'
 import { Heartbeat, type HeartbeatSetting } from './heartbeat'
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from './limits'
 import { type AssembledItem, MessageAssembler } from './message-assembler'
+import { validateDuplexOptions } from './options'
 
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
@@ -125,6 +126,7 @@ export class WebSocketDuplex extends Duplex {
   readonly #unpipeSocket: () => void
 
   constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
+    validateDuplexOptions(options)
     super({
       readableObjectMode: true,
       decodeStrings: false,

@@ -10,6 +10,7 @@ import type { Server as HttpsServer } from 'node:https'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { CloseStatus, HandshakeError } from './errors'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from './limits'
+import { validateServerOptions } from './options'
 import { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions } from './server-handshake'
 import type { WebSocketDuplex } from './websocket-duplex'
 
@@ -130,6 +131,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #closing: Promise<void> | null = null
 
   constructor(options: WebSocketServerOptions = {}) {
+    // Before the http server is given an 'upgrade' listener: a bad option leaves nothing behind.
+    validateServerOptions(options)
     super()
     const { server, path, verify, handshakeTimeout, ...acceptOptions } = options
     this.#options = acceptOptions

@@ -8,7 +8,7 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { clientFromUpgrade, connect } from '../lib/client-handshake'
+import { clientFromUpgrade, connect, type ConnectOptions } from '../lib/client-handshake'
 import { HandshakeError, WebSocketError } from '../lib/errors'
 import { generateKey } from '../lib/handshake-key'
 import { accept, rejectUpgrade } from '../lib/server-handshake'
@@ -231,6 +231,28 @@ t.test('the upgrade request', async (t) => {
   })
 })
 
+t.test('a bad option rejects connect() before a TCP connection is made', async (t) => {
+  const server = await serverAnswering(t, (request) => switchingProtocols(request))
+  const bad: Array<[ConnectOptions, typeof TypeError | typeof RangeError, RegExp]> = [
+    [{ heartbeat: -1 }, RangeError, /heartbeat/],
+    [{ fragmentSize: 0 }, RangeError, /fragmentSize/],
+    [{ maxMessageSize: 1.5 }, RangeError, /maxMessageSize/],
+    [{ closeTimeout: NaN }, RangeError, /closeTimeout/],
+    [{ handshakeTimeout: 0 }, RangeError, /handshakeTimeout/],
+    [{ maxResponseHeaders: 0 }, RangeError, /maxResponseHeaders/],
+    [{ textAsBytes: 'yes' as never }, TypeError, /textAsBytes/],
+  ]
+  for (const [options, type, names] of bad) {
+    const error = await rejection(connect(server.url, options))
+    t.type(error, type, JSON.stringify(options))
+    t.match(error.message, names, `${JSON.stringify(options)}: the message names the option`)
+  }
+  // A good connect afterwards is the first the server sees.
+  await connected(t, connect(server.url))
+  t.equal(server.connections(), 1, 'only the good connect reached the server')
+  t.equal(server.requests.length, 1)
+})
+
 t.test('giving up on a handshake', async (t) => {
   t.test('a server that never answers fails with WS_ERR_HANDSHAKE_TIMEOUT after handshakeTimeout', async (t) => {
     const server = await serverAnswering(t, () => null)
@@ -382,6 +404,17 @@ t.test('clientFromUpgrade, the low-level form', async (t) => {
     const ws = clientFromUpgrade(res, socket, head, key)
     t.teardown(() => ws.destroy())
     t.equal(ws.protocol, 'chat')
+  })
+
+  t.test('a bad option makes it throw before anything is attached to the socket', async (t) => {
+    const { res, socket, head, key } = await upgradeWith(t, (request) => switchingProtocols(request))
+    const events = ['data', 'end', 'close', 'error', 'drain'] as const
+    const before = events.map((event) => socket.listenerCount(event))
+    t.throws(() => clientFromUpgrade(res, socket, head, key, { heartbeat: -1 }), RangeError)
+    t.throws(() => clientFromUpgrade(res, socket, head, key, { fragmentSize: 0 }), RangeError)
+    t.throws(() => clientFromUpgrade(res, socket, head, key, { raw: 'yes' as never }), TypeError)
+    t.same(events.map((event) => socket.listenerCount(event)), before, 'no listener was attached')
+    t.notOk(socket.destroyed, 'the socket is left to the caller')
   })
 
   t.test('throws a HandshakeError when the key given is not the one the 101 answers', async (t) => {

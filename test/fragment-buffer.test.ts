@@ -69,3 +69,39 @@ t.test('a reservation is ignored once bytes are held, and dropped by clear()', a
   b.append(Buffer.from('z'))
   t.equal(b.take().toString(), 'z')
 })
+
+const MiB = 1024 * 1024
+
+t.test('an announced frame costs what has arrived of it, not what it declares', async (t) => {
+  const b = new FragmentBuffer()
+  const before = process.memoryUsage().arrayBuffers
+  b.reserve(90 * MiB)
+  b.append(Buffer.from([1]))
+  const held = process.memoryUsage().arrayBuffers - before
+  t.ok(held < 4 * MiB, `one byte of a 90 MiB frame holds ${(held / MiB).toFixed(2)} MiB`)
+  t.same([...b.take()], [1])
+})
+
+t.test('an announced frame arriving in pieces ends up in one buffer of exactly its size, in order', async (t) => {
+  const size = 1 * MiB
+  const expected = Buffer.from(Array.from({ length: size }, (_, i) => (i * 13 + (i >>> 10)) & 0xff))
+  // Small pieces (copied into blocks) and large ones (kept as views) before the buffer exists, then more of both.
+  const cuts = [0, 1, 7, 300, 40_000, 40_001, 110_000, 300_000, 300_005, 600_000, 900_000, 900_003, size]
+  const b = new FragmentBuffer()
+  b.reserve(size)
+  for (let i = 1; i < cuts.length; i++) b.append(Buffer.from(expected.subarray(cuts[i - 1], cuts[i])))
+  const whole = b.take()
+  t.ok(whole.equals(expected), 'byte for byte')
+  t.equal(whole.buffer.byteLength, size, 'one buffer of the frame size')
+})
+
+t.test('a continuation after an announced frame that arrived whole is kept after it', async (t) => {
+  const b = new FragmentBuffer()
+  b.reserve(200_000)
+  b.append(Buffer.alloc(120_000, 1))
+  b.append(Buffer.alloc(80_000, 2))
+  b.append(Buffer.alloc(10, 3))
+  const whole = b.take()
+  t.equal(whole.length, 200_010)
+  t.same([whole[0], whole[119_999], whole[120_000], whole[199_999], whole[200_000], whole[200_009]], [1, 1, 2, 2, 3, 3])
+})

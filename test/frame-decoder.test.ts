@@ -111,6 +111,32 @@ for (const [name, bytes, code, status, options] of rejects) {
   })
 }
 
+t.test('with allowRsv1 (a negotiated permessage-deflate), RSV1 is allowed only on the first frame of a data message', async (t) => {
+  const allowRsv1 = { allowRsv1: true }
+  t.test('on a first TEXT or BINARY frame it passes, and is reported', async (t) => {
+    const { items, error } = await decode(
+      [clientFrame({ opcode: 1, rsv: 4, fin: false, payload: 'a' }), clientFrame({ opcode: 0, payload: 'b' }), clientFrame({ opcode: 2, rsv: 4, payload: 'c' })],
+      allowRsv1,
+    )
+    t.equal(error, null)
+    t.same(items.map((s) => [s.opcode, s.rsv1]), [[1, true], [0, false], [2, true]])
+  })
+  const misplaced: Array<[string, Buffer[]]> = [
+    ['a PING', [clientFrame({ opcode: 9, rsv: 4, payload: 'p' })]],
+    ['a PONG', [clientFrame({ opcode: 10, rsv: 4 })]],
+    ['a CLOSE', [clientFrame({ opcode: 8, rsv: 4, payload: Buffer.from([0x03, 0xe8]) })]],
+    ['a continuation frame', [clientFrame({ opcode: 1, rsv: 4, fin: false, payload: 'a' }), clientFrame({ opcode: 0, rsv: 4, payload: 'b' })]],
+  ]
+  for (const [what, frames] of misplaced) {
+    t.test(`on ${what} it fails with WS_ERR_UNEXPECTED_RSV (1002)`, async (t) => {
+      const { items, error } = await decode(frames, allowRsv1)
+      t.equal(error?.code, 'WS_ERR_UNEXPECTED_RSV')
+      t.equal(error?.status, 1002)
+      t.equal(items.length, frames.length - 1, 'nothing of the bad frame comes out')
+    })
+  }
+})
+
 t.test('judges the first two header bytes as soon as they arrive', async (t) => {
   const decoder = new FrameDecoder()
   const failed = new Promise<Error & { code?: string }>((resolve) => decoder.on('error', resolve))

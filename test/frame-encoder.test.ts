@@ -65,6 +65,11 @@ t.test('fragmentSize splits text and binary messages into continuation frames', 
   ])
 })
 
+t.test('fragmentSize is a positive integer or Infinity', async (t) => {
+  for (const fragmentSize of [0, -1, 1.5, NaN]) t.throws(() => new FrameEncoder({ fragmentSize }), RangeError, String(fragmentSize))
+  t.doesNotThrow(() => new FrameEncoder({ fragmentSize: Infinity }))
+})
+
 t.test('multi-byte text is counted in bytes, not characters', async (t) => {
   const frames = await decodeAs(await encode(['€'.repeat(50)]), 'client')
   t.equal(frames[0].length, 150)
@@ -75,6 +80,79 @@ t.test('control frames that are too long or not final are refused', async (t) =>
   await t.rejects(encode([{ opcode: 9, payload: Buffer.alloc(126) }]), RangeError)
   await t.rejects(encode([{ opcode: 8, fin: false }]), RangeError)
   await t.rejects(encode([42]), TypeError)
+})
+
+/** Runs items through an encoder; what it emitted before failing, and the failure. */
+const attempt = async (items: unknown[], options: FrameEncoderOptions = {}) => {
+  const { items: chunks, error } = await run<Buffer>(new FrameEncoder(options), items)
+  return { bytes: Buffer.concat(chunks), error }
+}
+
+t.test('an opcode that is not an integer from 0 to 15 is refused with a RangeError, and nothing of it is sent', async (t) => {
+  // 16 and above would spill into the FIN and RSV bits of the first header byte.
+  for (const opcode of [16, 0x81, 255, -1, 1.5, NaN, Infinity]) {
+    const { bytes, error } = await attempt(['before', { opcode, payload: Buffer.from('x') }])
+    t.type(error, RangeError, `opcode ${opcode}`)
+    t.match(error?.message, /opcode/)
+    t.same(bytes, hex('81066265666f7265'), `opcode ${opcode}: only the frame before it went out`)
+  }
+})
+
+t.test('reserved opcodes (3-7, 0xB-0xF) are refused: RFC 6455 gives them no meaning and a peer must fail on them', async (t) => {
+  for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
+    const { bytes, error } = await attempt([{ opcode, payload: Buffer.from('x') }])
+    t.type(error, RangeError, `opcode 0x${opcode.toString(16)}`)
+    t.match(error?.message, /reserved opcode/)
+    t.equal(bytes.length, 0)
+  }
+})
+
+t.test('allowReservedOpcodes sends reserved opcodes, still under the control frame rules from 0x8 up', async (t) => {
+  const options = { allowReservedOpcodes: true }
+  t.same(await encode([{ opcode: 3, payload: Buffer.from('x') }, { opcode: 0xb, payload: Buffer.from('y') }], options), hex('8301788b0179'))
+  await t.rejects(encode([{ opcode: 0xb, fin: false }], options), RangeError)
+  await t.rejects(encode([{ opcode: 16 }], options), RangeError)
+})
+
+t.test('frames passed on slice by slice must add up to their declared length', async (t) => {
+  const slice = (first: boolean, last: boolean, payload: string, length?: number, opcode = 2) =>
+    ({ opcode, first, last, length, payload: Buffer.from(payload) })
+  const header = hex('8204') // a binary frame declaring 4 bytes
+
+  t.test('slices that add up exactly are framed once, with the declared length', async (t) => {
+    const { bytes, error } = await attempt([slice(true, false, 'ab', 4), slice(false, false, ''), slice(false, true, 'cd')])
+    t.equal(error, null)
+    t.same(bytes, Buffer.concat([header, Buffer.from('abcd')]))
+    const full = await attempt([slice(true, false, 'abcd', 4), slice(false, true, ''), 'next'])
+    t.equal(full.error, null, 'a first slice may carry every byte, closed by an empty last slice')
+    t.same(full.bytes, Buffer.concat([header, Buffer.from('abcd'), hex('81046e657874')]))
+  })
+
+  const failures: Array<[string, unknown[], RegExp, Buffer]> = [
+    ['a first slice longer than the declared length', [slice(true, false, 'abcde', 4)], /declared/, Buffer.alloc(0)],
+    ['a later slice that runs past the declared length', [slice(true, false, 'ab', 4), slice(false, false, 'cde')], /past/,
+      Buffer.concat([header, Buffer.from('ab')])],
+    ['a last slice that falls short of the declared length', [slice(true, false, 'ab', 4), slice(false, true, 'c')], /short/,
+      Buffer.concat([header, Buffer.from('ab')])],
+    ['a new frame started before the last slice', [slice(true, false, 'ab', 4), slice(true, false, 'xy', 2)], /before/,
+      Buffer.concat([header, Buffer.from('ab')])],
+    ['a whole frame before the last slice', [slice(true, false, 'ab', 4), { opcode: 9, payload: Buffer.from('p') }], /before/,
+      Buffer.concat([header, Buffer.from('ab')])],
+    ['a message before the last slice', [slice(true, false, 'ab', 4), 'text'], /before/, Buffer.concat([header, Buffer.from('ab')])],
+    ['a slice of another opcode', [slice(true, false, 'ab', 4), slice(false, true, 'cd', undefined, 1)], /opcode/,
+      Buffer.concat([header, Buffer.from('ab')])],
+    ['a slice with no frame started', [slice(false, true, 'cd')], /no frame/, Buffer.alloc(0)],
+    ['a whole frame declaring another length than its payload', [{ opcode: 2, payload: Buffer.from('ab'), length: 3 }], /declare/,
+      Buffer.alloc(0)],
+  ]
+  for (const [what, items, message, sent] of failures) {
+    t.test(`${what} fails the encoder, and nothing of it is sent`, async (t) => {
+      const { bytes, error } = await attempt(items)
+      t.type(error, RangeError)
+      t.match(error?.message, message)
+      t.same(bytes, sent, 'only what went before it')
+    })
+  }
 })
 
 t.test('decoder -> encoder is a frame-level proxy, slice by slice', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { ControlFrame } from '../lib/control-frame'
 import { FrameDecoder } from '../lib/frame-decoder'
 import { type AssembledItem, MessageAssembler, type MessageAssemblerOptions } from '../lib/message-assembler'
+import type { FrameSlice } from '../lib/frame'
 import { type RunResult, clientFrame, splits } from './helpers/frames'
 
 /** Bytes through a decoder and an assembler, as a connection would carry them. */
@@ -214,4 +215,45 @@ t.test('a large frame arriving in many reads, alone or opening a fragmented mess
   t.equal(error, null)
   t.same(items[0], big, 'the single frame, byte for byte')
   t.equal(items[1], 'a'.repeat(100_000) + 'b'.repeat(70_000), 'the fragmented message, with its continuation after the reserved part')
+})
+
+/** One slice of a binary frame, as the decoder emits it. */
+const binarySlice = (length: number, offset: number, payload: Buffer): FrameSlice => ({
+  fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false,
+  length, offset, first: offset === 0, last: offset + payload.length === length, payload,
+})
+
+const MiB = 1024 * 1024
+
+t.test('memory follows the bytes received, not the length a frame header declares', async (t) => {
+  const assembler = new MessageAssembler()
+  const before = process.memoryUsage().arrayBuffers
+  await new Promise<void>((resolve, reject) =>
+    assembler.write(binarySlice(90 * MiB, 0, Buffer.from([1])), (error?: Error | null) => (error ? reject(error) : resolve())),
+  )
+  const held = process.memoryUsage().arrayBuffers - before
+  t.ok(held < 4 * MiB, `one byte of a frame declaring 90 MiB holds ${(held / MiB).toFixed(2)} MiB`)
+  assembler.destroy()
+})
+
+t.test('a 64 MiB frame arriving in 64 KiB slices is delivered byte for byte, in one buffer of its size', async (t) => {
+  const size = 64 * MiB
+  const step = 64 * 1024
+  // Each slice its own buffer, as socket reads are; the pattern shifts per slice so order and overlap show.
+  const pattern = Buffer.from(Array.from({ length: step + 251 }, (_, i) => (i * 7 + (i >>> 8)) & 0xff))
+  const sliceAt = (offset: number) => Buffer.from(pattern.subarray((offset / step) % 251, (offset / step) % 251 + step))
+  const assembler = new MessageAssembler()
+  const delivered = new Promise<AssembledItem>((resolve) => assembler.once('data', resolve))
+  for (let offset = 0; offset < size; offset += step) {
+    if (!assembler.write(binarySlice(size, offset, sliceAt(offset)))) await new Promise((resolve) => assembler.once('drain', resolve))
+  }
+  const message = (await delivered) as Buffer
+  t.ok(Buffer.isBuffer(message))
+  t.equal(message.length, size)
+  t.equal(message.buffer.byteLength, size, 'one buffer of exactly the frame size')
+  let mismatch = -1
+  for (let offset = 0; offset < size && mismatch === -1; offset += step) {
+    if (!message.subarray(offset, offset + step).equals(sliceAt(offset))) mismatch = offset
+  }
+  t.equal(mismatch, -1, 'every slice in its place')
 })

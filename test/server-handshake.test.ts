@@ -335,6 +335,45 @@ t.test('a bad upgrade request', async (t) => {
   }
 })
 
+t.test('a bad option', async (t) => {
+  const badOptions: Array<[string, AcceptOptions, typeof TypeError | typeof RangeError, RegExp]> = [
+    ['heartbeat: -1', { heartbeat: -1 }, RangeError, /heartbeat/],
+    ['heartbeat: { interval: 0 }', { heartbeat: { interval: 0 } }, RangeError, /heartbeat/],
+    ['fragmentSize: 0', { fragmentSize: 0 }, RangeError, /fragmentSize/],
+    ['maxMessageSize: NaN', { maxMessageSize: NaN }, RangeError, /maxMessageSize/],
+    ['closeTimeout: -1', { closeTimeout: -1 }, RangeError, /closeTimeout/],
+    ['readableHighWaterMark: -1', { readableHighWaterMark: -1 }, RangeError, /readableHighWaterMark/],
+    ['autoPong: "yes"', { autoPong: 'yes' as never }, TypeError, /autoPong/],
+    ['protocols: "chat" (a string, not a list)', { protocols: 'chat' as never }, TypeError, /protocols/],
+    ['headers setting Sec-WebSocket-Accept', { headers: { 'Sec-WebSocket-Accept': 'x' } }, TypeError, /Sec-WebSocket-Accept/],
+  ]
+  const events = ['data', 'end', 'close', 'error', 'drain'] as const
+  for (const [what, options, type, names] of badOptions) {
+    t.test(`${what} makes accept() throw a ${type.name} before a byte is written or a listener attached`, async (t) => {
+      let thrown: unknown = null
+      let attached: number[] = []
+      let before: number[] = []
+      const server = await upgradeServer((req, socket, head) => {
+        before = events.map((event) => socket.listenerCount(event))
+        try {
+          accept(req, socket, head, options).destroy()
+        } catch (error) {
+          thrown = error
+          attached = events.map((event) => socket.listenerCount(event))
+          rejectUpgrade(socket, error as Error)
+        }
+      })
+      t.teardown(() => server.close())
+      const response = await exchangeUntilClosed(server.port, upgradeRequest())
+      t.type(thrown, type)
+      t.match((thrown as Error).message, names, 'the message names the option')
+      t.same(attached, before, 'no listener was attached to the socket')
+      t.equal(statusOf(response), 400, 'the client sees the refusal only')
+      t.notMatch(response.bytes.toString('latin1'), /101 Switching Protocols/, 'no 101 went out before it')
+    })
+  }
+})
+
 t.test('rejectUpgrade', async (t) => {
   t.test('answers an error that is not a HandshakeError with 400, then closes', async (t) => {
     const server = await upgradeServer((_req, socket) => rejectUpgrade(socket, new Error('not today')))

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
 import { HandshakeError } from '../lib/errors'
-import type { WatershedConnection } from '../lib/watershed'
+import { Watershed, type WatershedConnection } from '../lib/watershed'
 import { clientFrame, frame } from './helpers/frames'
 import {
   craftedServer,
@@ -212,6 +212,13 @@ t.test('additions to the original API', async (t) => {
     await wsClient(t, server.port)
     const { wsc } = await server.next()
     t.throws(() => wsc.end('x', 1006), RangeError)
+  })
+
+  t.test('new Watershed(options) refuses a bad option at once, naming it', async (t) => {
+    t.throws(() => new Watershed({ heartbeat: -1 }), { name: 'RangeError', message: /heartbeat/ })
+    t.throws(() => new Watershed({ maxMessageSize: 0 }), { name: 'RangeError', message: /maxMessageSize/ })
+    t.throws(() => new Watershed({ closeTimeout: 'soon' as unknown as number }), { name: 'TypeError', message: /closeTimeout/ })
+    t.doesNotThrow(() => new Watershed(), 'no options, as the original')
   })
 
   t.test('new Watershed({ maxMessageSize }) lowers the limit for accepted connections', async (t) => {

@@ -236,6 +236,24 @@ function testCertificate(t: Test): { key: Buffer; cert: Buffer } {
 
 // ---------------------------------------------------------------------------
 
+t.test('bad options throw from new WebSocketServer(), before the http server is touched', async (t) => {
+  const server = http.createServer()
+  const bad: Array<[WebSocketServerOptions, typeof TypeError | typeof RangeError, RegExp]> = [
+    [{ heartbeat: -1 }, RangeError, /heartbeat/],
+    [{ fragmentSize: 0 }, RangeError, /fragmentSize/],
+    [{ maxMessageSize: -5 }, RangeError, /maxMessageSize/],
+    [{ handshakeTimeout: -1 }, RangeError, /handshakeTimeout/],
+    [{ verify: 'yes' as never }, TypeError, /verify/],
+    [{ protocols: 'chat' as never }, TypeError, /protocols/],
+  ]
+  for (const [options, type, names] of bad) {
+    const what = JSON.stringify(options)
+    t.throws(() => new WebSocketServer({ ...options, server }), type, what)
+    t.throws(() => new WebSocketServer({ ...options, server }), names, `${what}: the message names the option`)
+  }
+  t.equal(server.listenerCount('upgrade'), 0, "no 'upgrade' listener was attached")
+})
+
 t.test('path', async (t) => {
   t.test('a string matches that exact pathname, whatever the query string', async (t) => {
     const h = await harness(t)
