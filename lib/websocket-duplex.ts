@@ -13,7 +13,7 @@
  * error is emitted after the messages that arrived before it have been read.
  */
 import type { Socket } from 'node:net'
-import { Duplex } from 'readable-stream'
+import { Duplex } from './streams'
 import { encodeClosePayload, isValidCloseCode } from './close'
 import { ControlFrame } from './control-frame'
 import { pipeCorked } from './corked-pipe'
