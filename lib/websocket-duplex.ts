@@ -107,6 +107,8 @@ export interface WebSocketDuplexEvents {
 
 type DuplexListener<E extends keyof WebSocketDuplexEvents> = (...args: WebSocketDuplexEvents[E]) => void
 type WriteCallback = (error?: Error | null) => void
+/** The stream's own async iterator (whatever @types/node calls it), yielding messages. */
+type MessageIterator = AsyncIterableIterator<WebSocketMessage> & ReturnType<Readable[typeof Symbol.asyncIterator]>
 
 // Typed events, end() and reading, merged into the class below.
 export interface WebSocketDuplex {
@@ -127,8 +129,8 @@ export interface WebSocketDuplex {
   end(callback?: () => void): this
   end(message: string | Uint8Array, callback?: () => void): this
   end(message: string | Uint8Array, encoding: BufferEncoding, callback?: () => void): this
-  [Symbol.asyncIterator](): NodeJS.AsyncIterator<WebSocketMessage>
-  iterator(options?: { destroyOnReturn?: boolean }): NodeJS.AsyncIterator<WebSocketMessage>
+  [Symbol.asyncIterator](): MessageIterator
+  iterator(options?: { destroyOnReturn?: boolean }): MessageIterator
 }
 
 const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
