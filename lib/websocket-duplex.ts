@@ -88,6 +88,11 @@ export interface WebSocketDuplexEvents {
   pong: [data: Buffer]
   /** The peer's CLOSE arrived: its code (1005 if it had none) and reason. */
   closing: [code: number, reason: string]
+  /**
+   * Once, as soon as nothing more can arrive (before TCP closes): the
+   * peer's close code and reason, and the failure that ended it, or null.
+   */
+  disconnect: [code: number, reason: string, error: WebSocketError | NodeJS.ErrnoException | null]
   /** Once, at the very end: the peer's close code (1006 if no CLOSE came) and reason. */
   close: [code: number, reason: string]
   /**

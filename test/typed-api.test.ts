@@ -30,6 +30,11 @@ export function rejectedByTheTypes(ws: WebSocketDuplex, wsc: WatershedConnection
     const length: number = reason
     void name, length
   })
+  ws.on('disconnect', (code, reason, error) => {
+    // @ts-expect-error error is null when the connection ended without a failure
+    const e: Error = error
+    void code.toFixed(), reason.length, e
+  })
   ws.on('data', (message) => {
     // @ts-expect-error a message is a string or a Buffer
     const n: number = message
@@ -64,6 +69,8 @@ t.test('a WebSocketDuplex: typed events, write callback and reading, as they arr
   const closing: Array<[number, string]> = []
   p.server.on('ping', (data) => pings.push(data))
   p.server.on('closing', (code, reason) => closing.push([code, reason]))
+  const disconnected = new Promise<unknown[]>((resolve) =>
+    p.server.once('disconnect', (code, reason, error) => resolve([code, reason, error])))
   const closed = new Promise<[number, string]>((resolve) => p.server.once('close', (code, reason) => resolve([code, reason])))
   const written = new Promise<Error | null | undefined>((resolve) => p.client.write('one', (error) => resolve(error)))
   p.client.write(Buffer.from([2]))
@@ -77,6 +84,7 @@ t.test('a WebSocketDuplex: typed events, write callback and reading, as they arr
   t.same(messages, ['one', Buffer.from([2])])
   t.same(pings, [Buffer.from('are you there')])
   t.same(closing, [[4000, 'done']])
+  t.same(await within(disconnected, 5000, "server's disconnect"), [4000, 'done', null])
   t.same(await within(closed, 5000, "server's close"), [4000, 'done'])
 })
 
