@@ -10,6 +10,7 @@ import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from './errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './handshake-key'
+import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from './limits'
 import { validateClientOptions } from './options'
 import { upgradeRequestOn } from './upgrade-requests'
@@ -183,9 +184,10 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
       headers,
     })
     request.maxHeadersCount = maxHeaders + 1
+    const deadline = Date.now() + (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
     const timer = setTimeout(() => {
       request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
-    }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+    }, deadline - Date.now())
     const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
     signal?.addEventListener('abort', onAbort, { once: true })
     const done = () => {
@@ -204,15 +206,30 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     })
     // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
     request.on('response', (res) => {
+      let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
+      try {
+        checkResponse(res, key, protocols, maxHeaders)
+      } catch (error) {
+        failure = error
+      }
+      if (failure instanceof HandshakeError && failure.code === 'WS_ERR_UNEXPECTED_RESPONSE') {
+        // A refusal says why in its headers (a 401's WWW-Authenticate, a
+        // redirect's Location) and its body: keep the start of the body, read
+        // within what is left of the handshake timeout. The signal still aborts.
+        clearTimeout(timer)
+        readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+          done()
+          const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
+          refusal.body = body.toString('utf8')
+          reject(refusal)
+          request.destroy()
+        })
+        return
+      }
       done()
       res.resume()
       request.destroy()
-      try {
-        checkResponse(res, key, protocols, maxHeaders)
-        reject(new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols'))
-      } catch (error) {
-        reject(error)
-      }
+      reject(failure)
     })
     request.on('error', (error: Error & { code?: string }) => {
       done()

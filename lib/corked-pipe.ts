@@ -5,7 +5,7 @@
  * one large frame) leave in a single writev instead of a syscall each.
  */
 import type { Socket } from 'node:net'
-import type { Readable } from 'readable-stream'
+import type { Readable } from 'node:stream'
 
 /** Bytes the socket may hold queued before the encoder is paused. */
 const MAX_QUEUED = 256 * 1024

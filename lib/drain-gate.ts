@@ -4,7 +4,7 @@
  * frames or messages that arrived before the bad byte: a peer that sends a
  * good message and then garbage gets its message delivered, then the error.
  */
-import type { Readable } from 'readable-stream'
+import type { Readable } from 'node:stream'
 
 export class DrainGate {
   readonly #stream: Readable

@@ -58,7 +58,12 @@ export class WebSocketError extends Error {
   }
 }
 
-/** A failed opening handshake; `statusCode` is the HTTP answer it deserves. */
+/**
+ * A failed opening handshake. On the server, `statusCode`, `headers` and
+ * `body` are the HTTP answer it deserves. From `connect()`, a refusal
+ * (WS_ERR_UNEXPECTED_RESPONSE) carries the server's answer: its status, its
+ * header fields (names in lower case) and the start of its body (at most 4 KiB).
+ */
 export class HandshakeError extends WebSocketError {
   readonly statusCode: number
   readonly headers: Readonly<Record<string, string>>

@@ -6,10 +6,9 @@
  * of an idle connection's heap). Errors are not forwarded: the connection
  * listens to each stage itself. Returns a function that stops forwarding.
  */
-import type { Readable as NodeReadable } from 'node:stream'
-import type { Readable, Writable } from 'readable-stream'
+import type { Readable, Writable } from 'node:stream'
 
-export function forward(source: Readable | NodeReadable, dest: Writable): () => void {
+export function forward(source: Readable, dest: Writable): () => void {
   let forwarding = true
   const onData = (chunk: unknown) => {
     // The write itself may stop forwarding (a CLOSE read from this very chunk):

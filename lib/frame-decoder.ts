@@ -10,7 +10,7 @@
  * Input chunks are taken over: masked payloads are unmasked where they lie.
  */
 import type { TransformCallback } from 'node:stream'
-import { Transform } from 'readable-stream'
+import { Transform } from './streams'
 import { DrainGate } from './drain-gate'
 import { WebSocketError, protocolError, tooBig } from './errors'
 import {

@@ -15,7 +15,6 @@
  * after a broken frame is corrupt from there to its end.
  */
 import type { TransformCallback } from 'node:stream'
-import { Transform } from 'readable-stream'
 import {
   type OutboundFrame,
   type Role,
@@ -26,6 +25,7 @@ import {
   isKnownOpcode,
   writeHeader,
 } from './frame'
+import { Transform } from './streams'
 import { applyMask, nextMaskKey } from './mask'
 import { isText } from './text-bytes'
 

@@ -4,8 +4,8 @@
  * socket → FrameDecoder → MessageAssembler → WebSocketDuplex (read side)
  * WebSocketDuplex (write side) → FrameEncoder → socket
  */
-export { Watershed, WatershedConnection, CLOSE_CODE_NAMES } from './watershed'
-export { WebSocketDuplex, type WebSocketDuplexOptions, type WebSocketMessage } from './websocket-duplex'
+export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents } from './watershed'
+export { WebSocketDuplex, type WebSocketDuplexOptions, type WebSocketMessage, type WebSocketDuplexEvents } from './websocket-duplex'
 export { FrameDecoder, type FrameDecoderOptions } from './frame-decoder'
 export { MessageAssembler, type MessageAssemblerOptions, type AssembledItem } from './message-assembler'
 export { FrameEncoder, type FrameEncoderOptions, type Outbound } from './frame-encoder'

@@ -10,7 +10,7 @@
  */
 import type { TransformCallback } from 'node:stream'
 import { isAscii } from 'node:buffer'
-import { Transform } from 'readable-stream'
+import { Transform } from './streams'
 import { parseClosePayload } from './close'
 import { ControlFrame } from './control-frame'
 import { DrainGate } from './drain-gate'

@@ -73,12 +73,24 @@ function endArguments(code: number, reason: string): EndArguments {
   return [CLOSE_CODE_NAMES[code] ?? code, reason, code]
 }
 
+/** The events of a WatershedConnection and their arguments. */
+export interface WatershedConnectionEvents {
+  text: [text: string]
+  binary: [data: Buffer]
+  ping: [data: Buffer]
+  pong: [data: Buffer]
+  error: [error: Error]
+  connectionReset: []
+  /** Once: the close code's symbolic name (or the code), the reason, the numeric code; nulls when no CLOSE came. */
+  end: [code: string | number | null, reason: string | null, numericCode: number | null]
+}
+
 /**
  * One WebSocket connection, as events: 'text', 'binary', 'ping', 'pong',
  * 'error', 'connectionReset' and, once, 'end' (code, reason, numericCode),
  * which comes while the connection is closing, before the socket's 'close'.
  */
-export class WatershedConnection extends EventEmitter {
+export class WatershedConnection extends EventEmitter<WatershedConnectionEvents> {
   /** The streams-first connection underneath. */
   readonly duplex: WebSocketDuplex
   #ended = false

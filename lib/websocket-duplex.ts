@@ -13,7 +13,8 @@
  * error is emitted after the messages that arrived before it have been read.
  */
 import type { Socket } from 'node:net'
-import { Duplex } from 'readable-stream'
+import type { Readable } from 'node:stream'
+import { Duplex } from './streams'
 import { encodeClosePayload, isValidCloseCode } from './close'
 import { ControlFrame } from './control-frame'
 import { pipeCorked } from './corked-pipe'
@@ -78,6 +79,64 @@ export interface WebSocketDuplexOptions {
 }
 
 export type WebSocketMessage = string | Buffer
+
+/** The events of a WebSocketDuplex and their arguments; any other event name takes any listener. */
+export interface WebSocketDuplexEvents {
+  /** One message: a string for text, a Buffer for binary (marked text with `textAsBytes`). */
+  data: [message: WebSocketMessage]
+  ping: [data: Buffer]
+  pong: [data: Buffer]
+  /** The peer's CLOSE arrived: its code (1005 if it had none) and reason. */
+  closing: [code: number, reason: string]
+  /**
+   * Once, as soon as nothing more can arrive (before TCP closes): the
+   * peer's close code and reason, and the failure that ended it, or null.
+   */
+  disconnect: [code: number, reason: string, error: WebSocketError | NodeJS.ErrnoException | null]
+  /** Once, at the very end: the peer's close code (1006 if no CLOSE came) and reason. */
+  close: [code: number, reason: string]
+  /**
+   * A protocol or connection failure is a WebSocketError (with `code` and
+   * `status`); a socket error (ECONNRESET...) is the socket's own error.
+   */
+  error: [error: WebSocketError | NodeJS.ErrnoException]
+  end: []
+  finish: []
+  drain: []
+  pause: []
+  resume: []
+  readable: []
+  pipe: [source: Readable]
+  unpipe: [source: Readable]
+}
+
+type DuplexListener<E extends keyof WebSocketDuplexEvents> = (...args: WebSocketDuplexEvents[E]) => void
+type WriteCallback = (error?: Error | null) => void
+/** The stream's own async iterator (whatever @types/node calls it), yielding messages. */
+type MessageIterator = AsyncIterableIterator<WebSocketMessage> & ReturnType<Readable[typeof Symbol.asyncIterator]>
+
+// Typed events, end() and reading, merged into the class below.
+export interface WebSocketDuplex {
+  on<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+  off<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  off(event: string | symbol, listener: (...args: any[]) => void): this
+  addListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this
+  removeListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this
+  prependListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  prependListener(event: string | symbol, listener: (...args: any[]) => void): this
+  prependOnceListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  prependOnceListener(event: string | symbol, listener: (...args: any[]) => void): this
+  end(callback?: () => void): this
+  end(message: string | Uint8Array, callback?: () => void): this
+  end(message: string | Uint8Array, encoding: BufferEncoding, callback?: () => void): this
+  [Symbol.asyncIterator](): MessageIterator
+  iterator(options?: { destroyOnReturn?: boolean }): MessageIterator
+}
 
 const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
 
@@ -248,6 +307,8 @@ export class WebSocketDuplex extends Duplex {
    * A write after the closing handshake has begun fails (callback and
    * 'error'), but does not tear down the handshake in progress.
    */
+  override write(message: string | Uint8Array, callback?: WriteCallback): boolean
+  override write(message: string | Uint8Array, encoding: BufferEncoding, callback?: WriteCallback): boolean
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     if (!this.writableEnded || this.destroyed) {
       return super.write(chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)

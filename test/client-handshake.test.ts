@@ -6,7 +6,7 @@
  */
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import type { Socket } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { clientFromUpgrade, connect, type ConnectOptions } from '../lib/client-handshake'
 import { HandshakeError, WebSocketError } from '../lib/errors'
@@ -135,6 +135,117 @@ t.test('responses the client refuses', async (t) => {
       t.pass('the client closed the TCP connection')
     })
   }
+})
+
+t.test('a refusal says why: status, headers and the start of the body', async (t) => {
+  /** A real http server answering every upgrade request with `respond`; closed after the test. */
+  async function refusing(t: Test, respond: (req: IncomingMessage, res: http.ServerResponse) => void) {
+    const sockets = new Set<Socket>()
+    const server = http.createServer(respond)
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy()
+      server.close(() => resolve())
+    }))
+    return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, sockets }
+  }
+
+  t.test('a 401 gives its WWW-Authenticate header and its JSON body', async (t) => {
+    const body = JSON.stringify({ error: 'invalid_token', detail: 'the token has expired' })
+    const server = await refusing(t, (_req, res) => {
+      res.writeHead(401, { 'WWW-Authenticate': 'Bearer realm="chat", error="invalid_token"', 'Content-Type': 'application/json' })
+      res.end(body)
+    })
+    const error = (await rejection(connect(server.url))) as HandshakeError
+    t.type(error, HandshakeError)
+    t.equal(error.code, 'WS_ERR_UNEXPECTED_RESPONSE')
+    t.equal(error.statusCode, 401)
+    t.equal(error.headers['www-authenticate'], 'Bearer realm="chat", error="invalid_token"')
+    t.equal(error.headers['content-type'], 'application/json')
+    t.equal(error.body, body)
+    t.same(JSON.parse(error.body ?? ''), { error: 'invalid_token', detail: 'the token has expired' })
+  })
+
+  t.test('a 302 gives its Location', async (t) => {
+    const server = await refusing(t, (_req, res) => {
+      res.writeHead(302, { Location: 'wss://elsewhere.example/chat' })
+      res.end()
+    })
+    const error = (await rejection(connect(server.url))) as HandshakeError
+    t.equal(error.code, 'WS_ERR_UNEXPECTED_RESPONSE')
+    t.equal(error.statusCode, 302)
+    t.equal(error.headers.location, 'wss://elsewhere.example/chat')
+    t.equal(error.body, '')
+  })
+
+  t.test('repeated header fields are joined', async (t) => {
+    const server = await refusing(t, (_req, res) => {
+      res.setHeader('Set-Cookie', ['a=1', 'b=2'])
+      res.writeHead(403).end('no')
+    })
+    const error = (await rejection(connect(server.url))) as HandshakeError
+    t.equal(error.headers['set-cookie'], 'a=1, b=2')
+    t.equal(error.body, 'no')
+  })
+
+  t.test('an endless body is read up to 4 KiB, and the connection is closed', async (t) => {
+    let sent = 0
+    let ended!: () => void
+    const closed = new Promise<void>((resolve) => {
+      ended = resolve
+    })
+    const server = await refusing(t, (req, res) => {
+      res.writeHead(503, { 'Content-Type': 'text/plain' })
+      const chunk = Buffer.alloc(1024, 'x')
+      const pour = () => {
+        while (!res.destroyed && res.write(chunk)) sent += chunk.length
+        if (!res.destroyed) res.once('drain', pour)
+      }
+      req.socket.on('close', ended)
+      pour()
+    })
+    const started = Date.now()
+    const error = (await rejection(connect(server.url))) as HandshakeError
+    t.equal(error.statusCode, 503)
+    t.ok(Date.now() - started < 2000, `refused after ${Date.now() - started} ms, long before the handshake timeout`)
+    t.equal(error.body, 'x'.repeat(4096), 'the first 4 KiB of the body')
+    await within(closed, 5000, "the server's socket to close")
+    t.ok(sent > 0, `the server had sent ${sent} bytes`)
+  })
+
+  t.test('a body trickled without end is cut short by the handshake timeout', async (t) => {
+    const server = await refusing(t, (_req, res) => {
+      res.writeHead(429, { 'Retry-After': '30' })
+      res.write('slow')
+      const timer = setInterval(() => res.write('.'), 20)
+      res.on('close', () => clearInterval(timer))
+    })
+    const started = Date.now()
+    const error = (await rejection(connect(server.url, { handshakeTimeout: 300 }))) as HandshakeError
+    const took = Date.now() - started
+    t.equal(error.code, 'WS_ERR_UNEXPECTED_RESPONSE')
+    t.equal(error.statusCode, 429)
+    t.equal(error.headers['retry-after'], '30')
+    t.match(error.body, /^slow\.*$/, 'what arrived before the timeout')
+    t.ok(took >= 250 && took < 2000, `refused after ${took} ms`)
+  })
+
+  t.test('an abort while the body is read rejects with its reason', async (t) => {
+    const server = await refusing(t, (_req, res) => {
+      res.writeHead(500)
+      res.write('partial')
+    })
+    const controller = new AbortController()
+    const pending = connect(server.url, { signal: controller.signal })
+    await delay(100)
+    const reason = new Error('gave up')
+    controller.abort(reason)
+    t.equal(await rejection(pending), reason)
+  })
 })
 
 t.test('a valid 101', async (t) => {

@@ -250,7 +250,7 @@ t.test('a peer that never reads', async (t) => {
     t.equal(produced, early.produced, `the source stopped after ${produced} messages`)
     t.equal(ws.bufferedAmount, early.buffered, 'nothing more was buffered')
     t.ok(ws.bufferedAmount < 2 * MiB, `${(ws.bufferedAmount / 1024).toFixed(0)} KiB wait in our buffers`)
-    source.unpipe(ws)
+    source.unpipe()
     socket.destroy()
     await server.bystanderStillServed(t)
   })

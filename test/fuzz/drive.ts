@@ -5,7 +5,7 @@
  * rather than stalling the property.
  */
 import fc from 'fast-check'
-import type { Transform } from 'readable-stream'
+import type { Transform } from 'node:stream'
 
 export interface StageError {
   /** Index of the stage that failed (0 = the first). */

@@ -2,7 +2,7 @@
  * Test-side frame building and stage driving, written independently of the
  * library's own header codec so that tests do not confirm the code by itself.
  */
-import type { Transform } from 'readable-stream'
+import type { Transform } from 'node:stream'
 
 export interface FrameSpec {
   fin?: boolean
