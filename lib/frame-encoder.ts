@@ -36,6 +36,8 @@ export interface FrameEncoderOptions {
   fragmentSize?: number
   /** Bytes buffered on the readable side before backpressure. Default 16 KiB. */
   readableHighWaterMark?: number
+  /** Items (messages or frames) buffered on the writable side before write() returns false. Default 16. */
+  writableHighWaterMark?: number
   /**
    * Send frame objects with reserved opcodes (3-7, 0xB-0xF), for an extension
    * that defines them. Default false: RFC 6455 gives them no meaning and a
@@ -75,6 +77,7 @@ export class FrameEncoder extends Transform {
     super({
       writableObjectMode: true,
       readableHighWaterMark: options.readableHighWaterMark ?? 16 * 1024,
+      writableHighWaterMark: options.writableHighWaterMark ?? 16,
     })
     this.#masked = options.role === 'client'
     const fragmentSize = options.fragmentSize ?? Infinity

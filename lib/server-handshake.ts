@@ -106,11 +106,13 @@ export function accept(req: IncomingMessage, socket: NodeDuplex, head?: Buffer, 
 export function accept(
   req: IncomingMessage,
   socket: NodeDuplex,
-  head: Buffer = Buffer.alloc(0),
+  head: Buffer | null = Buffer.alloc(0),
   options: AcceptOptions = {},
 ): WebSocketDuplex | Socket {
   // A bad option is the application's error: thrown before a byte is written, whatever the request.
   validateAcceptOptions(options)
+  if (head === null) head = Buffer.alloc(0)
+  if (!(head instanceof Uint8Array)) throw new TypeError('head must be the Buffer of the upgrade event')
   const upgrade = validateUpgradeRequest(req)
   const protocol = selectProtocol(upgrade.protocols, options.protocols, req)
   let response =

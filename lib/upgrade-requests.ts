@@ -8,7 +8,10 @@
  * lead from an upgrade response back to its request. So every client request
  * that carries a Sec-WebSocket-Key is noted, through Node's own
  * `http.client.request.start` diagnostics channel, against the socket it
- * goes out on (a WeakMap: nothing outlives the socket).
+ * goes out on (a WeakMap: nothing outlives the socket). The watch starts
+ * with the first key made (`generateKey()`, `new Watershed()`), which comes
+ * before the request that carries it; a process that never makes one pays
+ * nothing.
  */
 import diagnostics from 'node:diagnostics_channel'
 import type { ClientRequest } from 'node:http'
@@ -22,7 +25,14 @@ function noteRequest(message: unknown): void {
   else request.once('socket', (socket) => requests.set(socket, request))
 }
 
-diagnostics.subscribe('http.client.request.start', noteRequest)
+let watching = false
+
+/** Starts noting upgrade requests (once per process). */
+export function watchUpgradeRequests(): void {
+  if (watching) return
+  watching = true
+  diagnostics.subscribe('http.client.request.start', noteRequest)
+}
 
 /** The request that went out on `socket`, if it was an upgrade request of this process. */
 export function upgradeRequestOn(socket: object): ClientRequest | undefined {

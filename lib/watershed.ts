@@ -5,9 +5,11 @@
  * close codes, reserved bits and opcodes are handled as RFC 6455 requires,
  * and the caller's Buffers are never masked in place.
  *
- * An event API has no backpressure of its own, so this layer supplies it:
- * while what send() queued is over the high-water mark, no more messages are
- * read from the socket (TCP flow control then reaches the peer).
+ * An event API has no backpressure of its own, so this layer supplies it on
+ * the server side: while what send() queued is over the high-water mark, no
+ * more messages are read from that client (TCP flow control then reaches
+ * it). A client always reads: two ends that each waited for the other to
+ * read before reading would wait forever.
  */
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
@@ -18,6 +20,7 @@ import { HandshakeError } from './errors'
 import { generateKey } from './handshake-key'
 import { validateDuplexOptions } from './options'
 import { accept, rejectUpgrade, type AcceptOptions } from './server-handshake'
+import { watchUpgradeRequests } from './upgrade-requests'
 import type { WebSocketDuplex, WebSocketDuplexOptions } from './websocket-duplex'
 
 /** The symbolic names the original gave close codes in its 'end' event. */
@@ -34,7 +37,7 @@ export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
 }
 
 /** Socket errors that mean the peer went away without a CLOSE. */
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'WS_ERR_ABNORMAL_CLOSURE'])
 
 /**
  * Options of `new Watershed(options)`, applied to every connection it
@@ -93,13 +96,18 @@ export interface WatershedConnectionEvents {
 export class WatershedConnection extends EventEmitter<WatershedConnectionEvents> {
   /** The streams-first connection underneath. */
   readonly duplex: WebSocketDuplex
-  #ended = false
+  /** Whether send() backing up pauses reading (server side). */
+  readonly #holds: boolean
   /** Reading is paused because send() is backed up. */
   #held = false
+  /** What 'disconnect' said, kept for 'end'. */
+  #closing: { code: number; reason: string; reset: boolean } | null = null
+  #ended = false
 
   constructor(duplex: WebSocketDuplex) {
     super()
     this.duplex = duplex
+    this.#holds = duplex.role === 'server'
     duplex.on('data', (message: string | Buffer) => {
       if (typeof message === 'string') this.emit('text', message)
       else this.emit('binary', message)
@@ -108,6 +116,9 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
     duplex.on('pong', (payload: Buffer) => this.emit('pong', payload))
     duplex.on('drain', this.#release)
     duplex.on('disconnect', this.#onDisconnect)
+    // The read side's end comes after the last message: that is when 'end' is due.
+    duplex.on('end', this.#finish)
+    duplex.on('close', this.#finish)
     duplex.on('error', (error: Error & { code?: string }) => {
       // Failures were reported at 'disconnect'; what comes here later is a
       // send() refused after the close began, or the same failure again.
@@ -127,7 +138,7 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
    */
   send(data: string | Buffer | Uint8Array): boolean {
     const ok = this.duplex.write(data)
-    if (!ok && !this.#held && !this.duplex.writableEnded) {
+    if (!ok && this.#holds && !this.#held && this.#closing === null && !this.duplex.writableEnded) {
       this.#held = true
       this.duplex.pause()
     }
@@ -145,10 +156,13 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
    */
   end(reason?: string, code = 1000): void {
     this.duplex.close(code, reason ?? '')
+    // No 'drain' comes after the write side has ended; the peer's answer must still be read.
+    this.#release()
   }
 
   /** Public: destroys the socket at once, without a CLOSE frame. */
   destroy(): void {
+    this.#release()
     this.duplex.destroy()
   }
 
@@ -164,20 +178,28 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
   }
 
   /**
-   * The connection is over: deliver the messages that arrived before, say
-   * why ('error' or 'connectionReset'), then 'end'.
+   * Nothing more can arrive. A failure is reported at once, after the
+   * messages already queued ('error' or 'connectionReset', then 'end'); the
+   * messages of a failed connection that were still being assembled are
+   * dropped with it. Otherwise reading resumes, and 'end' follows the last
+   * message that arrived.
    */
   readonly #onDisconnect = (code: number, reason: string, error: (Error & { code?: string }) | null): void => {
+    // 'connectionReset': the peer reset TCP, or closed it (FIN) without a CLOSE.
+    const reset = error ? RESET_CODES.has(error.code ?? '') : code === 1006 && this.duplex.socket.readableEnded
+    this.#closing = { code, reason, reset }
+    this.#release()
+    if (!error) return
+    while (this.duplex.readableLength > 0 && this.duplex.read() !== null);
+    if (!reset) this.#emitError(error)
+    this.#finish()
+  }
+
+  readonly #finish = (): void => {
     if (this.#ended) return
     this.#ended = true
-    // Sends can no longer drain: messages still queued for reading are delivered now.
-    this.#held = false
-    while (this.duplex.readableLength > 0 && this.duplex.read() !== null);
-    this.duplex.resume()
-    // 'connectionReset': the peer reset TCP, or closed it (FIN) without a CLOSE.
-    if (error && RESET_CODES.has(error.code ?? '')) this.emit('connectionReset')
-    else if (error) this.#emitError(error)
-    else if (code === 1006 && this.duplex.socket.readableEnded) this.emit('connectionReset')
+    const { code, reason, reset } = this.#closing ?? { code: this.duplex.closeCode, reason: this.duplex.closeReason, reset: false }
+    if (reset) this.emit('connectionReset')
     this.emit('end', ...endArguments(code, reason))
   }
 }
@@ -191,6 +213,8 @@ export class Watershed {
 
   constructor(options: WatershedOptions = {}) {
     validateDuplexOptions(options)
+    // Requests made before the first generateKey() are noted too.
+    watchUpgradeRequests()
     // Messages are handed to listeners as they come; the read buffer only
     // fills while send() is backed up, and then one waiting message is enough.
     const chosen: WatershedOptions = { readableHighWaterMark: 1 }

@@ -174,8 +174,10 @@ export class WebSocketDuplex extends Duplex {
   #eof = false
   /** 'finish' waits for the connection to be closed, so end()'s callback means closed. */
   #finalCallback: (() => void) | null = null
-  /** The callback of the write the encoder has not yet taken (it is backed up, or we are failing). */
+  /** The callback of the last write, held while the encoder is backed up, or while we are failing. */
   #pendingWrite: ((error?: Error | null) => void) | null = null
+  /** Whether the encoder took that write (it was only held for pacing) or not. */
+  #pendingTaken = false
   /** 'disconnect' has been emitted. */
   #disconnected = false
   /** Messages read so far: a reader that makes progress is not a reader that stopped. */
@@ -217,7 +219,13 @@ export class WebSocketDuplex extends Duplex {
       // paused, messages queue there, not a second time in front of it.
       readableHighWaterMark: 1,
     })
-    this.#encoder = new FrameEncoder({ role: this.role, fragmentSize: options.fragmentSize })
+    this.#encoder = new FrameEncoder({
+      role: this.role,
+      fragmentSize: options.fragmentSize,
+      // Counted in messages, whatever their size: the byte-counted buffer is
+      // the duplex's own (writableHighWaterMark), so the encoder queues one.
+      writableHighWaterMark: 2,
+    })
 
     this.#decoder.on('error', this.#onDecoderError)
     this.#assembler.on('error', this.#onStageError)
@@ -327,13 +335,17 @@ export class WebSocketDuplex extends Duplex {
     // While failing, writes are held; _destroy() fails them, so every callback is called.
     if (this.#error) {
       this.#pendingWrite = callback
+      this.#pendingTaken = false
       return
     }
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
     if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
     if (this.#encoder.write(message)) callback()
-    else this.#pendingWrite = callback
+    else {
+      this.#pendingWrite = callback
+      this.#pendingTaken = true
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -358,11 +370,14 @@ export class WebSocketDuplex extends Duplex {
     this.#clearUnreadTimer()
     this.#heartbeat?.stop()
     this.#detach()
+    this.#assembler.off('data', this.#onItem)
     if (!this.socket.destroyed) this.socket.destroy()
-    // A write the encoder never took was not sent: its callback says so.
+    // A held callback is called now: as a success if the encoder had taken
+    // the message (like every other), with an error if it never did.
     const pending = this.#pendingWrite
     this.#pendingWrite = null
-    if (pending) {
+    if (pending && this.#pendingTaken) pending()
+    else if (pending) {
       pending(error ?? this.#error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
         'connection closed before the message was sent'))
     }
@@ -488,13 +503,16 @@ export class WebSocketDuplex extends Duplex {
 
   /** Every frame that arrived has been assembled and read, and no CLOSE was among them. */
   readonly #onInboundEnd = (): void => {
-    if (this.#closeReceived) return
-    if (this.#inboundError) this.#fail(this.#inboundError)
-    else {
-      // The stream ended without a CLOSE: an abnormal closure (1006). Close our side too.
-      this.#disconnect(null)
-      this.#encoder.end()
+    if (this.#closeReceived || this.#error) return
+    if (this.#inboundError) {
+      this.#fail(this.#inboundError)
+      return
     }
+    // The stream ended without a CLOSE: an abnormal closure (1006). The
+    // reader has had every message; close our side too.
+    this.#disconnect(null)
+    this.#endReadable()
+    this.#encoder.end()
   }
 
   readonly #onSocketEnd = (): void => {
@@ -530,7 +548,9 @@ export class WebSocketDuplex extends Duplex {
     // The server closes TCP at once; a client waits for the server to (section 7.1.1).
     if (this.role === 'server' || this.socket.readableEnded) this.#encoder.end()
     this.#armCloseTimer()
-    if (this.socket.destroyed) this.#settle()
+    // Found only after TCP closed (the last frames held a protocol error): report it the same way.
+    if (this.#settled) this.#gate.hold(() => this.destroy(error))
+    else if (this.socket.destroyed) this.#settle()
   }
 
   /** Inbound bytes after a CLOSE or a failure are discarded; we only wait for FIN. */
@@ -541,12 +561,34 @@ export class WebSocketDuplex extends Duplex {
 
   #armCloseTimer(): void {
     if (this.#closeTimer || this.socket.destroyed) return
-    this.#closeTimer = setTimeout(() => {
-      // Said before the socket goes, so that listeners on the socket hear it first.
+    let reads = this.#reads
+    const expire = () => {
+      // The peer has said all it will (CLOSE or FIN) and our own reader is
+      // still working through what came before: that is progress, not a hang.
+      const ownReader = (this.#closeReceived !== null || this.socket.readableEnded) && !this.readableEnded
+      if (ownReader && this.#reads !== reads) {
+        reads = this.#reads
+        this.#closeTimer = setTimeout(expire, this.#closeTimeout).unref()
+        return
+      }
+      this.#closeTimer = null
+      // Said before the socket goes, so that listeners on the socket hear it first;
+      // what the pipeline already holds still reaches the reader.
       this.#disconnect(null)
+      this.#drainInbound()
       this.socket.destroy()
-    }, this.#closeTimeout)
-    this.#closeTimer.unref()
+    }
+    this.#closeTimer = setTimeout(expire, this.#closeTimeout).unref()
+  }
+
+  /**
+   * Nothing more comes from the network: the frames already in the pipeline
+   * are still assembled and delivered to the reader, and then the read side
+   * ends (#onInboundEnd).
+   */
+  #drainInbound(): void {
+    this.#unpipeSocket()
+    if (!this.#decoder.writableEnded) this.#decoder.end()
   }
 
   /**
@@ -578,7 +620,7 @@ export class WebSocketDuplex extends Duplex {
         this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
         return
       }
-      const unread = this.readableLength + this.#assembler.readableLength
+      const unread = this.readableLength + this.#assembler.readableLength + (this.#decoder.readableLength > 0 ? 1 : 0)
       const error = new WebSocketError('WS_ERR_UNREAD_MESSAGES', CloseStatus.ABNORMAL,
         `the connection closed with ${unread} message${unread === 1 ? '' : 's'} not read`)
       if (this.#error) error.cause = this.#error
@@ -597,13 +639,13 @@ export class WebSocketDuplex extends Duplex {
     this.#closeTimer = null
   }
 
+  /** Lets go of the socket; the stages inside stay joined, so what they hold can still be read. */
   #detach(): void {
     this.socket.off('end', this.#onSocketEnd)
     this.socket.off('error', this.#onSocketError)
     this.socket.off('close', this.#onSocketClose)
     this.#unpipeSocket()
     this.#unpipeEncoder()
-    this.#assembler.off('data', this.#onItem)
   }
 
   /** TCP is closed: end the read side, or report the failure once buffered messages are read. */
@@ -612,7 +654,6 @@ export class WebSocketDuplex extends Duplex {
     this.#settled = true
     this.#heartbeat?.stop()
     this.#clearCloseTimer()
-    this.#disconnect(null)
     this.#detach()
     const error =
       this.#error ??
@@ -620,13 +661,16 @@ export class WebSocketDuplex extends Duplex {
         ? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
           `connection closed with ${this.writableLength} bytes not sent`)
         : null)
+    this.#disconnect(error)
     if (error) {
       this.#gate.hold(() => this.destroy(error))
       this.#armUnreadTimer()
       return
     }
-    // Clean: 'finish' now, 'end' once the reader is through; then 'close'.
-    this.#endReadable()
+    // Clean: 'finish' now; the frames still in the pipeline reach the reader,
+    // then 'end' (#onInboundEnd); then 'close'.
+    if (this.#closeReceived) this.#endReadable()
+    else this.#drainInbound()
     this.#armUnreadTimer()
     const finish = this.#finalCallback
     this.#finalCallback = null

@@ -21,6 +21,7 @@ import {
   statusOf,
   switchingProtocols,
   upgradeRequest,
+  upgradeServer,
 } from './helpers/http-upgrade'
 import { MiB, retained } from './helpers/memory'
 import { documentedClient, documentedServer, settled, type AfterCatch } from './helpers/original-api'
@@ -258,18 +259,20 @@ t.test('additions to the original API', async (t) => {
   })
 })
 
-t.test('an echo written as the documentation shows cannot be made to hold what a non-reading peer sends', async (t) => {
-  const echo = (wsc: WatershedConnection) => {
-    wsc.on('binary', (b: Buffer) => wsc.send(b))
-    wsc.on('text', (text: string) => wsc.send(text))
-  }
+const echo = (wsc: WatershedConnection) => {
+  wsc.on('binary', (b: Buffer) => wsc.send(b))
+  wsc.on('text', (text: string) => wsc.send(text))
+}
+
+for (const size of [1, 8]) {
+t.test(`an echo written as the documentation shows cannot be made to hold what a non-reading peer sends (${size} MiB messages)`, async (t) => {
   const server = await documentedServer(t, { onConnection: echo })
   const bystander = await wsClient(t, server.port)
   await server.next()
   const attacker = await rawPeer(t, server.port) // never reads
   const { log } = await server.next()
-  const COUNT = 200
-  const oneMiB = clientFrame({ opcode: 0x2, payload: Buffer.alloc(MiB, 0x41) })
+  const COUNT = 200 / size
+  const message = clientFrame({ opcode: 0x2, payload: Buffer.alloc(size * MiB, 0x41) })
   const before = retained()
   let written = 0
   // Written as fast as TCP takes it; stalled once a second passes without a 'drain'.
@@ -288,12 +291,12 @@ t.test('an echo written as the documentation shows cannot be made to hold what a
   let stalled = false
   while (written < COUNT && !stalled) {
     written++
-    if (!attacker.write(oneMiB)) stalled = !(await drainedWithin(1000))
+    if (!attacker.write(message)) stalled = !(await drainedWithin(1000))
   }
   const received = log.binaries.length
   log.binaries.length = 0
   const held = retained() - before
-  t.ok(stalled, `the attacker was stopped by TCP after ${written} of ${COUNT} MiB`)
+  t.ok(stalled, `the attacker was stopped by TCP after ${written * size} of 200 MiB`)
   t.ok(held < 64 * MiB, `memory held grew by ${(held / MiB).toFixed(1)} MiB (limit 64)`)
   t.ok(received < COUNT, `${received} messages were read while the echoes could not be sent`)
   const echoed = nextEvent<[Buffer, boolean]>(bystander, 'message')
@@ -303,6 +306,59 @@ t.test('an echo written as the documentation shows cannot be made to hold what a
   await settled(log)
   t.ok(log.order.includes('connectionReset'), "the attacker's leaving is reported")
   t.equal(log.order.at(-2), 'end')
+})
+}
+
+t.test('the server pauses reading only while its sends are backed up, never for good', async (t) => {
+  t.test('end() after a backed-up send(): the peer\'s answer is still read, and \'end\' reports it', async (t) => {
+    const server = await documentedServer(t, { options: { closeTimeout: 3000 } })
+    const ws = await wsClient(t, server.port)
+    const { wsc, log } = await server.next()
+    // The peer reads nothing for a while: far more than the kernel's buffers hold stays queued here.
+    const peerSocket = (ws as unknown as { _socket: import('node:net').Socket })._socket
+    peerSocket.pause()
+    const started = Date.now()
+    let backedUp = false
+    for (let i = 0; i < 24; i++) backedUp = !wsc.send(Buffer.alloc(2 * MiB)) || backedUp
+    t.ok(backedUp, 'the sends are over the high-water mark')
+    ws.send('one more message before my CLOSE')
+    wsc.end('bye')
+    const closed = wsClosed(ws)
+    setTimeout(() => peerSocket.resume(), 300)
+    await settled(log)
+    t.strictSame(log.texts, ['one more message before my CLOSE'])
+    t.strictSame(log.ends, [['NORMAL', 'bye', 1000]], "'end' carries the peer's answer")
+    t.ok(Date.now() - started < 2500, 'without waiting for the close timeout')
+    t.strictSame(await closed, [1000, 'bye'])
+  })
+
+  t.test('a peer that sends, half-closes and never reads: every message it sent comes before \'end\'', async (t) => {
+    const server = await documentedServer(t, { onConnection: echo, options: { closeTimeout: 300 } })
+    const raw = await rawPeer(t, server.port) // never reads
+    const { log } = await server.next()
+    // The first echo (32 MiB) backs up beyond the kernel's buffers, so reading
+    // pauses with the four small messages and the FIN already in our pipeline.
+    // (Had the FIN stayed behind a paused socket, the wait would be the peer's
+    // to end: it may still read, and a paused socket cannot see a FIN.)
+    const words = ['A'.repeat(32 * MiB), 'b', 'c', 'd', 'e']
+    raw.write(Buffer.concat(words.map((word) => clientFrame({ opcode: 0x1, payload: word }))))
+    raw.end()
+    await settled(log)
+    t.strictSame(log.texts.map((text) => text[0]), ['A', 'b', 'c', 'd', 'e'], 'every message, in order')
+    t.strictSame(log.order.filter((event) => event !== 'text').slice(-3), ['connectionReset', 'end', 'socket close'])
+    t.equal(log.order.lastIndexOf('text') < log.order.indexOf('end'), true, "no message after 'end'")
+    log.texts.length = 0
+  })
+
+  t.test('two ends of this API, the client sending in a loop, the server echoing: every echo arrives', async (t) => {
+    const server = await documentedServer(t, { onConnection: echo })
+    const { wsc, log } = await documentedClient(t, server.port)
+    const COUNT = 64
+    for (let i = 0; i < COUNT; i++) wsc.send(Buffer.alloc(MiB, i))
+    await until(() => log.binaries.length === COUNT, 20_000, 'every echo')
+    t.ok(log.binaries.every((b, i) => b.length === MiB && b[0] === i && b[MiB - 1] === i), 'each echo whole, in order')
+    log.binaries.length = 0
+  })
 })
 
 t.test('a bad upgrade handled as the documentation shows still gets its HTTP answer', async (t) => {
@@ -324,6 +380,33 @@ t.test('a bad upgrade handled as the documentation shows still gets its HTTP ans
         for (const [name, value] of Object.entries(headers)) t.equal(header(response, name), value, `${what}: ${name}`)
       }
       t.equal(server.caught.length, cases.length, 'each error was thrown to the catch block')
+    })
+  }
+})
+
+t.test('accept() with a head that is not a Buffer', async (t) => {
+  const answers: Array<[string, unknown, number]> = [
+    ['null is taken as no early bytes', null, 101],
+    ['a string is the caller\'s mistake: refused before a 101 is written', 'early', 500],
+  ]
+  for (const [what, head, status] of answers) {
+    t.test(what, async (t) => {
+      const shed = new Watershed()
+      const thrown: unknown[] = []
+      const server = await upgradeServer((req, socket) => {
+        try {
+          shed.accept(req, socket, head as Buffer)
+        } catch (error) {
+          thrown.push(error)
+          socket.end()
+        }
+      })
+      t.teardown(() => server.close())
+      const response = await exchangeHead(server.port, upgradeRequest())
+      response.socket.destroy()
+      t.equal(statusOf(response), status)
+      t.equal(thrown.length, status === 101 ? 0 : 1)
+      if (thrown.length) t.type(thrown[0], TypeError)
     })
   }
 })

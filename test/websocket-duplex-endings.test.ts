@@ -106,6 +106,30 @@ t.test('a reader that stops reading still learns that the connection is over', a
     t.ok(errors[0]?.cause instanceof Error, `the cause is the failure that ended it (${(errors[0]?.cause as Error)?.message})`)
   })
 
+  t.test('a slow reader after the peer\'s FIN (no CLOSE) gets every message, then \'end\'', async (t) => {
+    const { raw, server } = await serverWithRawPeer(t, 200)
+    const errors: Error[] = []
+    server.on('error', (error: Error) => errors.push(error))
+    // More messages than the buffers hold: some wait in the pipeline and the kernel.
+    const words = Array.from({ length: 40 }, (_, i) => `message ${i} `.repeat(2000))
+    raw.write(texts(...words))
+    raw.end()
+    const ended = nextEvent(server, 'end', 10_000)
+    const read: unknown[] = []
+    // One message every 25 ms: a second in all, five times closeTimeout.
+    while (!server.readableEnded) {
+      await delay(25)
+      const message = server.read()
+      if (message !== null) read.push(message)
+      else if (server.readableLength === 0 && server.readableEnded) break
+      if (read.length === words.length) break
+    }
+    await ended
+    t.equal(read.length, words.length, `all ${words.length} messages were read`)
+    t.ok(read.every((message, i) => message === words[i]), 'each whole, in order')
+    t.strictSame(errors, [], 'no error')
+  })
+
   t.test('a reader that keeps reading, however slowly, is not cut off', async (t) => {
     const { raw, server } = await serverWithRawPeer(t, 150)
     const errors: Error[] = []
@@ -153,7 +177,8 @@ t.test('every write callback is called', async (t) => {
       while (pending > 0) await delay(10)
     })(), 5000, 'every callback')
     const failed = results.filter((error) => error instanceof Error)
-    t.ok(failed.length >= waiting - 1, `${failed.length} callbacks reported an error (${waiting} were waiting)`)
+    // One of those waiting had been taken by the encoder (held only for pacing): that one is no failure.
+    t.equal(failed.length, waiting - 1, `${failed.length} callbacks reported an error (${waiting} were waiting)`)
     t.equal(results.length, 64, 'each callback once')
   })
 
