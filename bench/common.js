@@ -265,7 +265,7 @@ function nativeReport() {
     masking: typeof require('node:http').websocketMask === 'function' ? 'http.websocketMask' : loaded('bufferutil') ? 'bufferutil' : 'js',
     utf8: typeof require('node:buffer').isUtf8 === 'function' ? 'buffer.isUtf8' : loaded('utf-8-validate') ? 'utf-8-validate' : 'js',
   }
-  report.oursNativeMasking = require(path.join(REPO, 'dist/mask.js')).nativeMasking
+  report.oursNativeMasking = require(path.join(REPO, 'dist/protocol/mask.js')).nativeMasking
   return report
 }
 

@@ -11,7 +11,7 @@ import net, { type AddressInfo } from 'node:net'
 import path from 'node:path'
 import vm from 'node:vm'
 import t, { type Test } from 'tap'
-import { connect } from '../lib/client-handshake'
+import { connect } from '../lib/handshake/client'
 import { closedWithin, record, within } from './helpers/ws-wait'
 
 const ROOT = path.resolve(__dirname, '..')
@@ -310,9 +310,9 @@ if (!distBuilt) {
 
   t.test('README: every error code the library declares is documented', async (t) => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
-    const source = readFileSync(path.join(ROOT, 'lib', 'errors.ts'), 'utf8')
+    const source = readFileSync(path.join(ROOT, 'lib', 'protocol', 'errors.ts'), 'utf8')
     const codes = [...new Set(source.match(/WS_ERR_[A-Z0-9_]+/g))]
-    t.ok(codes.length >= 20, `the codes are found in lib/errors.ts (${codes.length})`)
+    t.ok(codes.length >= 20, `the codes are found in lib/protocol/errors.ts (${codes.length})`)
     for (const code of codes) t.match(readme, `\`${code}\``, `${code} is in the README`)
   })
 

@@ -6,8 +6,8 @@
  */
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { connect } from '../../lib/client-handshake'
-import { HandshakeError } from '../../lib/errors'
+import { connect } from '../../lib/handshake/client'
+import { HandshakeError } from '../../lib/protocol/errors'
 import { craftedServer, header, switchingProtocols, type CraftedServer } from '../helpers/http-upgrade'
 import { closedWithin, record, until, within } from '../helpers/ws-wait'
 import { MiB, memorySampler } from './target'

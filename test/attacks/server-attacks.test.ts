@@ -6,7 +6,7 @@
  */
 import net, { type Socket } from 'node:net'
 import t from 'tap'
-import { Opcode } from '../../lib/frame'
+import { Opcode } from '../../lib/protocol/frame'
 import { clientFrame, MASK } from '../helpers/frames'
 import { RFC_KEY, exchangeUntilClosed, statusOf, upgradeRequest } from '../helpers/http-upgrade'
 import { closeCodeOf, rawConnect, WireReader } from '../helpers/ws-raw'

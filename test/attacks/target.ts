@@ -7,10 +7,10 @@
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Test } from 'tap'
-import { connect } from '../../lib/client-handshake'
-import type { HandshakeError } from '../../lib/errors'
-import type { WebSocketDuplex } from '../../lib/websocket-duplex'
-import { WebSocketServer, type WebSocketServerOptions } from '../../lib/websocket-server'
+import { connect } from '../../lib/handshake/client'
+import type { HandshakeError } from '../../lib/protocol/errors'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
+import { WebSocketServer, type WebSocketServerOptions } from '../../lib/server/websocket-server'
 import { type Recording, record, within } from '../helpers/ws-wait'
 
 export interface Target {

@@ -11,7 +11,7 @@ import http, { type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Test } from 'tap'
-import { Watershed, type WatershedConnection, type WatershedOptions } from '../../lib/watershed'
+import { Watershed, type WatershedConnection, type WatershedOptions } from '../../lib/compat/watershed'
 import { nextEvent, until } from './ws-wait'
 
 type WsError = Error & { code?: string; status?: number }

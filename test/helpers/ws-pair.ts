@@ -6,9 +6,9 @@
 import http, { type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
-import { connect, type ConnectOptions } from '../../lib/client-handshake'
-import { accept, rejectUpgrade, type AcceptOptions } from '../../lib/server-handshake'
-import type { WebSocketDuplex } from '../../lib/websocket-duplex'
+import { connect, type ConnectOptions } from '../../lib/handshake/client'
+import { accept, rejectUpgrade, type AcceptOptions } from '../../lib/handshake/server'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import { within } from './ws-wait'
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void

@@ -3,7 +3,7 @@
  * deadline, so a missing event fails the test instead of hanging it.
  */
 import type { EventEmitter } from 'node:events'
-import type { WebSocketDuplex } from '../../lib/websocket-duplex'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 
 /** Rejects if `promise` has not settled within `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

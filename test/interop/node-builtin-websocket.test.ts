@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { serve } from '../helpers/ws-pair'
-import type { WebSocketDuplex } from '../../lib/websocket-duplex'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 
 const execFileAsync = promisify(execFile)
 

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { WebSocket as UndiciWebSocket } from 'undici'
-import type { WatershedConnection } from '../../lib/watershed'
+import type { WatershedConnection } from '../../lib/compat/watershed'
 import { documentedServer, settled, type EventLog } from '../helpers/original-api'
 
 const execFileAsync = promisify(execFile)

@@ -9,8 +9,8 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { Readable } from 'readable-stream'
-import { WebSocketServer } from '../../lib/websocket-server'
-import type { WebSocketDuplex } from '../../lib/websocket-duplex'
+import { WebSocketServer } from '../../lib/server/websocket-server'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import {
   OFFERED_PROTOCOLS,
   PING_PAYLOAD,

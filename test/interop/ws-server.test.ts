@@ -5,8 +5,8 @@
  */
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
-import { connect, type ConnectOptions } from '../../lib/client-handshake'
-import type { WebSocketDuplex } from '../../lib/websocket-duplex'
+import { connect, type ConnectOptions } from '../../lib/handshake/client'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import { within } from '../helpers/ws-wait'
 import {
   CLIENT_CLOSE,

@@ -62,7 +62,7 @@ function versionOf(name: string): string {
 /** dist/ must hold a build of every module in lib/, no older than its source. */
 function staleBuild(): string | null {
   if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) return 'dist/ is missing'
-  for (const name of readdirSync(path.join(ROOT, 'lib'))) {
+  for (const name of readdirSync(path.join(ROOT, 'lib'), { recursive: true }) as string[]) {
     if (!name.endsWith('.ts')) continue
     const built = path.join(ROOT, 'dist', name.replace(/\.ts$/, '.js'))
     if (!existsSync(built)) return `dist/ has no build of lib/${name}`

@@ -1,0 +1,39 @@
+/**
+ * Option checks, one per entry point: here the WebSocketDuplex constructor's
+ * (the handshake and the server check theirs in their own layers). Each runs
+ * before anything is written to a socket, attached to it or sent over the
+ * network, so a bad option is a TypeError or a RangeError naming the option,
+ * and nothing has happened yet: never an HTTP answer written after a 101,
+ * nor a connection left half set up. Unknown keys are ignored.
+ */
+import { type Bag, boolean, highWaterMark, delay, limit, object, shown } from '../protocol/option-checks'
+import { type HeartbeatSetting, heartbeatTimes } from './heartbeat'
+import type { WebSocketDuplexOptions } from './websocket-duplex'
+
+/** What every connection takes, whoever builds it. */
+export function connectionOptions(options: Bag): void {
+  limit(options, 'maxMessageSize')
+  limit(options, 'maxFrameSize')
+  limit(options, 'maxFragments')
+  limit(options, 'fragmentSize')
+  delay(options, 'closeTimeout', true)
+  boolean(options, 'allowHalfOpen')
+  boolean(options, 'autoPong')
+  boolean(options, 'textAsBytes')
+  if (options.heartbeat !== undefined) heartbeatTimes(options.heartbeat as HeartbeatSetting)
+  highWaterMark(options, 'readableHighWaterMark')
+  highWaterMark(options, 'writableHighWaterMark')
+}
+
+/** Checks every WebSocketDuplex option; throws a TypeError or RangeError naming the first bad one. */
+export function validateDuplexOptions(options: WebSocketDuplexOptions): void {
+  const bag = object(options, 'options')
+  if (bag.role !== undefined && bag.role !== 'server' && bag.role !== 'client') {
+    throw new TypeError(`role must be 'server' or 'client', not ${shown(bag.role)}`)
+  }
+  if (bag.protocol !== undefined && bag.protocol !== null && typeof bag.protocol !== 'string') {
+    throw new TypeError(`protocol must be a string or null, not ${shown(bag.protocol)}`)
+  }
+  if (bag.head !== undefined && !(bag.head instanceof Uint8Array)) throw new TypeError('head must be a Buffer')
+  connectionOptions(bag)
+}

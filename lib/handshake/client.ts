@@ -1,0 +1,248 @@
+/**
+ * The client's side of the opening handshake (RFC 6455 section 4.1): send
+ * the upgrade request, then check every part of the 101 response before a
+ * single frame is read.
+ */
+import http, { type IncomingMessage } from 'node:http'
+import https from 'node:https'
+import type { Socket } from 'node:net'
+import type { Duplex as NodeDuplex } from 'node:stream'
+import { HandshakeError, WebSocketError, CloseStatus } from '../protocol/errors'
+import { hasToken, isToken, parseTokenList } from './header-tokens'
+import { acceptKey, generateKey } from './key'
+import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
+import { validateClientOptions } from './options'
+import { upgradeRequestOn } from './upgrade-requests'
+import { WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+
+export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
+  /**
+   * The subprotocols the request offered, so that a choice outside them is
+   * refused. Not given: the server's choice is taken as it is.
+   */
+  protocols?: string | readonly string[]
+  /** Return the socket itself after the handshake, for byte-level proxies. */
+  raw?: boolean
+  /** Most header fields accepted in the 101 response. Default 128. */
+  maxResponseHeaders?: number
+}
+
+export interface ConnectOptions extends ClientUpgradeOptions {
+  /** Extra request headers (Origin, Cookie, Authorization, ...). */
+  headers?: Record<string, string>
+  /** Give up if the handshake has not completed after this many ms. Default 10000. */
+  handshakeTimeout?: number
+  /** Largest 101 response head accepted, in bytes. Default 16 KiB. */
+  maxResponseHeaderSize?: number
+  /** Aborts the handshake. */
+  signal?: AbortSignal
+  /** Further options for http.request / https.request (TLS settings, agent, localAddress...). */
+  requestOptions?: https.RequestOptions
+}
+
+const HANDSHAKE_HEADERS = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version']
+
+function offeredProtocols(protocols: string | readonly string[] | undefined): string[] {
+  const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols]
+  const seen = new Set<string>()
+  for (const name of list) {
+    if (!isToken(name) || seen.has(name)) throw new SyntaxError(`invalid or repeated subprotocol ${JSON.stringify(name)}`)
+    seen.add(name)
+  }
+  return list
+}
+
+export function clientFromUpgrade(
+  res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options: ClientUpgradeOptions & { raw: true },
+): Socket
+export function clientFromUpgrade(
+  res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options?: ClientUpgradeOptions,
+): WebSocketDuplex
+/**
+ * Public: completes the client side from an http.ClientRequest 'upgrade'
+ * event. Throws a HandshakeError if the response is not a valid acceptance
+ * of `key`, or picks a subprotocol or extension the client did not offer.
+ */
+export function clientFromUpgrade(
+  res: IncomingMessage,
+  socket: NodeDuplex,
+  head: Buffer,
+  key: string,
+  options: ClientUpgradeOptions = {},
+): WebSocketDuplex | Socket {
+  validateClientOptions(options)
+  const protocol = checkResponse(res, key, options.protocols ?? requestedProtocols(socket), options.maxResponseHeaders)
+  const tcp = socket as Socket
+  if (options.raw) {
+    if (head.length > 0) tcp.unshift(head)
+    // Like the server side's socket: each direction closes on its own, as proxies need.
+    tcp.allowHalfOpen = true
+    return tcp
+  }
+  const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, ...duplexOptions } = options
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head })
+}
+
+/**
+ * The subprotocols the request sent on `socket` offered: an answer outside
+ * them, or any answer to a request that offered none, is refused. Undefined
+ * when the request is not known (it was not made by this process).
+ */
+function requestedProtocols(socket: NodeDuplex): string[] | undefined {
+  const request = upgradeRequestOn(socket)
+  if (request === undefined) return undefined
+  const header = request.getHeader('sec-websocket-protocol')
+  if (header === undefined) return []
+  const values = Array.isArray(header) ? header.map(String) : [String(header)]
+  const offered = parseTokenList(values.join(','))
+  if (offered === null) throw new HandshakeError('WS_ERR_HANDSHAKE', 'the request offered an invalid Sec-WebSocket-Protocol')
+  return offered
+}
+
+/**
+ * Checks a handshake response; returns the chosen subprotocol. `offered`
+ * undefined means the offer is unknown (Node's 'upgrade' event does not lead
+ * back to the request), and then the server's choice is taken as it is.
+ */
+function checkResponse(
+  res: IncomingMessage,
+  key: string,
+  offered: string | readonly string[] | undefined,
+  maxHeaders = DEFAULT_MAX_RESPONSE_HEADERS,
+): string | null {
+  // Node keeps at most maxHeadersCount fields (the request asks for one more
+  // than the limit, so that going over shows); for a response handed to
+  // clientFromUpgrade, all of them.
+  if (res.rawHeaders.length / 2 > maxHeaders) {
+    throw new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE', `response has more than ${maxHeaders} header fields`)
+  }
+  if (res.statusCode !== 101) {
+    throw new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', `expected status 101, got ${res.statusCode}`, res.statusCode)
+  }
+  if (!hasToken(res.headers.upgrade, 'websocket')) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Upgrade header is not "websocket"')
+  }
+  if (!hasToken(res.headers.connection, 'upgrade')) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Connection header does not hold "Upgrade"')
+  }
+  if (res.headers['sec-websocket-accept'] !== acceptKey(key)) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Sec-WebSocket-Accept does not match the key sent')
+  }
+  const chosen = res.headers['sec-websocket-protocol']
+  if (chosen !== undefined) {
+    if (!isToken(chosen)) throw new HandshakeError('WS_ERR_HANDSHAKE', 'invalid Sec-WebSocket-Protocol in the response')
+    if (offered !== undefined && !offeredProtocols(offered).includes(chosen)) {
+      throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
+    }
+  }
+  if (res.headers['sec-websocket-extensions'] !== undefined) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'server chose an extension, and none was offered')
+  }
+  return chosen ?? null
+}
+
+export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
+export function connect(url: string | URL, options?: ConnectOptions): Promise<WebSocketDuplex>
+/**
+ * Public: opens a WebSocket connection to a ws:// or wss:// URL and resolves
+ * once the handshake has been checked.
+ */
+export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex | Socket> {
+  return new Promise((resolve, reject) => {
+    validateClientOptions(options)
+    const target = new URL(url)
+    const secure = target.protocol === 'wss:' || target.protocol === 'https:'
+    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
+      throw new SyntaxError(`unsupported URL scheme ${target.protocol}: expected ws: or wss:`)
+    }
+    const protocols = offeredProtocols(options.protocols)
+    const key = generateKey()
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      if (!HANDSHAKE_HEADERS.includes(name.toLowerCase())) headers[name] = value
+    }
+    Object.assign(headers, {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Key': key,
+      'Sec-WebSocket-Version': '13',
+    })
+    if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
+    const signal = options.signal
+    signal?.throwIfAborted()
+
+    const maxHeaderSize = options.maxResponseHeaderSize ?? DEFAULT_MAX_RESPONSE_HEADER_SIZE
+    const maxHeaders = options.maxResponseHeaders ?? DEFAULT_MAX_RESPONSE_HEADERS
+    const request = (secure ? https : http).request({
+      ...options.requestOptions,
+      maxHeaderSize,
+      hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: target.port || (secure ? 443 : 80),
+      path: target.pathname + target.search,
+      method: 'GET',
+      headers,
+    })
+    request.maxHeadersCount = maxHeaders + 1
+    const deadline = Date.now() + (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+    const timer = setTimeout(() => {
+      request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
+    }, deadline - Date.now())
+    const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+
+    request.on('upgrade', (res, socket: Socket, head: Buffer) => {
+      done()
+      try {
+        resolve(clientFromUpgrade(res, socket, head, key, { ...options, protocols }))
+      } catch (error) {
+        socket.destroy()
+        reject(error)
+      }
+    })
+    // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
+    request.on('response', (res) => {
+      let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
+      try {
+        checkResponse(res, key, protocols, maxHeaders)
+      } catch (error) {
+        failure = error
+      }
+      if (failure instanceof HandshakeError && failure.code === 'WS_ERR_UNEXPECTED_RESPONSE') {
+        // A refusal says why in its headers (a 401's WWW-Authenticate, a
+        // redirect's Location) and its body: keep the start of the body, read
+        // within what is left of the handshake timeout. The signal still aborts.
+        clearTimeout(timer)
+        readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+          done()
+          const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
+          refusal.body = body.toString('utf8')
+          reject(refusal)
+          request.destroy()
+        })
+        return
+      }
+      done()
+      res.resume()
+      request.destroy()
+      reject(failure)
+    })
+    request.on('error', (error: Error & { code?: string }) => {
+      done()
+      // llhttp's own words for a head over maxHeaderSize; say it in ours.
+      if (error.code === 'HPE_HEADER_OVERFLOW') {
+        const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
+          `response head exceeds ${maxHeaderSize} bytes`)
+        overflow.cause = error
+        reject(overflow)
+      } else {
+        reject(error)
+      }
+    })
+    request.end()
+  })
+}

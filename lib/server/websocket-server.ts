@@ -1,0 +1,290 @@
+/**
+ * The common server case without plumbing: attach to an existing http or
+ * https server, take upgrades for some paths, let a hook authenticate or
+ * refuse them with a real HTTP answer, and hand out a WebSocketDuplex per
+ * connection.
+ */
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { Duplex as NodeDuplex } from 'node:stream'
+import { CloseStatus, HandshakeError } from '../protocol/errors'
+import { DEFAULT_HANDSHAKE_TIMEOUT } from '../protocol/limits'
+import { validateServerOptions } from './options'
+import { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions } from '../handshake/server'
+import type { WebSocketDuplex } from '../connection/websocket-duplex'
+
+/** How a verify hook refuses an upgrade: the HTTP status, and optionally a body and headers. */
+export interface UpgradeRefusal {
+  status: number
+  body?: string
+  headers?: Record<string, string>
+}
+
+/** `true` or nothing accepts; `false` answers 403; a refusal answers what it says. */
+export type VerifyResult = boolean | undefined | void | UpgradeRefusal
+
+export type VerifyUpgrade = (req: IncomingMessage) => VerifyResult | Promise<VerifyResult>
+
+export type PathFilter = string | readonly string[] | ((pathname: string, req: IncomingMessage) => boolean)
+
+export interface WebSocketServerOptions extends Omit<AcceptOptions, 'raw'> {
+  /** The http or https server to take upgrades from. Without it, call handleUpgrade() yourself. */
+  server?: HttpServer | HttpsServer
+  /** Only these paths (exact pathnames, query ignored), or a predicate. Default: every path. */
+  path?: PathFilter
+  /** Authenticates or refuses an upgrade before the 101 answer is written. */
+  verify?: VerifyUpgrade
+  /** How long verify() may take before the upgrade is refused with 503, in ms. Default 10000. */
+  handshakeTimeout?: number
+}
+
+export interface WebSocketServerEvents {
+  connection: [ws: WebSocketDuplex, req: IncomingMessage]
+  /** An upgrade that was answered with an HTTP error instead of 101. */
+  rejected: [req: IncomingMessage, error: HandshakeError]
+  close: []
+}
+
+/** Bytes a client may send ahead of the 101 while verify() runs, before reading stops. */
+const EARLY_DATA_LIMIT = 64 * 1024
+
+/** Upgrade dispatch per http server, so several WebSocketServers can share one by path. */
+const dispatchers = new WeakMap<HttpServer | HttpsServer, Dispatcher>()
+
+class Dispatcher {
+  readonly targets = new Set<WebSocketServer>()
+
+  constructor(readonly server: HttpServer | HttpsServer) {
+    server.on('upgrade', this.onUpgrade)
+  }
+
+  static for(server: HttpServer | HttpsServer): Dispatcher {
+    let dispatcher = dispatchers.get(server)
+    if (!dispatcher) {
+      dispatcher = new Dispatcher(server)
+      dispatchers.set(server, dispatcher)
+    }
+    return dispatcher
+  }
+
+  // The listener stays on the http server: without any, Node would hand later
+  // upgrades to 'request', and a server with no request handler never answers.
+  remove(target: WebSocketServer): void {
+    this.targets.delete(target)
+  }
+
+  readonly onUpgrade = (req: IncomingMessage, socket: NodeDuplex, head: Buffer): void => {
+    for (const target of this.targets) {
+      if (target.shouldHandle(req)) {
+        // A throwing 'connection' listener surfaces as it would from a plain 'upgrade' listener.
+        target.handleUpgrade(req, socket, head).catch((error: unknown) => process.nextTick(() => {
+          throw error
+        }))
+        return
+      }
+    }
+    // Other 'upgrade' listeners may want it; if there are none, nobody will answer.
+    if (this.server.listenerCount('upgrade') === 1) {
+      rejectUpgrade(socket, new HandshakeError('WS_ERR_HANDSHAKE', `no WebSocket endpoint at ${pathnameOf(req)}`, 404))
+    }
+  }
+}
+
+function pathnameOf(req: IncomingMessage): string {
+  const url = req.url ?? '/'
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+function matches(filter: PathFilter | undefined, req: IncomingMessage): boolean {
+  if (filter === undefined) return true
+  const pathname = pathnameOf(req)
+  if (typeof filter === 'string') return pathname === filter
+  if (typeof filter === 'function') return filter(pathname, req)
+  return filter.includes(pathname)
+}
+
+function refusal(result: VerifyResult): HandshakeError | null {
+  if (result === true || result === undefined) return null
+  if (result === false) return new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade refused', 403)
+  if (!Number.isInteger(result.status) || result.status < 400 || result.status > 599) {
+    return new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade refused', 500)
+  }
+  const error = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade refused', result.status, result.headers ?? {})
+  error.body = result.body ?? ''
+  return error
+}
+
+/**
+ * Public: upgrades from an http(s) server become WebSocketDuplex streams,
+ * announced by 'connection'. Upgrades the verify hook refuses, and malformed
+ * ones, get an HTTP error answer and a 'rejected' event.
+ */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  readonly #options: Omit<WebSocketServerOptions, 'server' | 'path' | 'verify' | 'handshakeTimeout'>
+  readonly #path: PathFilter | undefined
+  readonly #verify: VerifyUpgrade | undefined
+  readonly #handshakeTimeout: number
+  readonly #dispatcher: Dispatcher | null
+  readonly #clients = new Set<WebSocketDuplex>()
+  #closing: Promise<void> | null = null
+
+  constructor(options: WebSocketServerOptions = {}) {
+    // Before the http server is given an 'upgrade' listener: a bad option leaves nothing behind.
+    validateServerOptions(options)
+    super()
+    const { server, path, verify, handshakeTimeout, ...acceptOptions } = options
+    this.#options = acceptOptions
+    this.#path = path
+    this.#verify = verify
+    this.#handshakeTimeout = handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
+    this.#dispatcher = server ? Dispatcher.for(server) : null
+    this.#dispatcher?.targets.add(this)
+  }
+
+  /** The connections that are open now. */
+  get clients(): ReadonlySet<WebSocketDuplex> {
+    return this.#clients
+  }
+
+  /** Whether an upgrade request is for one of this server's paths. */
+  shouldHandle(req: IncomingMessage): boolean {
+    return matches(this.#path, req)
+  }
+
+  /**
+   * Completes (or refuses) one upgrade, from an 'upgrade' event the caller
+   * received itself. Resolves to the connection, or null when refused.
+   */
+  async handleUpgrade(req: IncomingMessage, socket: NodeDuplex, head: Buffer): Promise<WebSocketDuplex | null> {
+    // Until the duplex owns the socket, a reset must not become an uncaught error.
+    const onSocketError = () => socket.destroy()
+    socket.on('error', onSocketError)
+    let ws: WebSocketDuplex
+    try {
+      this.#refuseWhenClosing()
+      if (this.#verify) {
+        // A malformed upgrade never reaches the hook.
+        validateUpgradeRequest(req)
+        const early = await this.#verifiedWhileWatching(req, socket)
+        if (early === null) return null
+        head = Buffer.concat([head, ...early])
+        this.#refuseWhenClosing()
+      }
+      ws = accept(req, socket, head, this.#options)
+    } catch (cause) {
+      this.#refuse(req, socket, cause)
+      return null
+    } finally {
+      socket.off('error', onSocketError)
+    }
+    this.#clients.add(ws)
+    // The socket's close too: a connection nobody reads may never get to 'close'.
+    const gone = () => this.#clients.delete(ws)
+    ws.once('close', gone)
+    ws.socket.once('close', gone)
+    // Outside the try: a throwing listener is the application's error, not an HTTP answer.
+    this.emit('connection', ws, req)
+    return ws
+  }
+
+  /**
+   * Stops taking upgrades, closes every open connection with 1001 (going
+   * away) and resolves once they have all closed.
+   */
+  close(code: number = CloseStatus.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
+    if (this.#closing) return this.#closing
+    this.#dispatcher?.remove(this)
+    const closed = [...this.#clients].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.destroyed || ws.socket.destroyed) return resolve()
+          ws.once('close', () => resolve())
+          ws.socket.once('close', () => resolve())
+          ws.close(code, reason)
+        }),
+    )
+    this.#closing = Promise.all(closed).then(() => {
+      this.emit('close')
+    })
+    return this.#closing
+  }
+
+  #refuseWhenClosing(): void {
+    if (this.#closing) throw new HandshakeError('WS_ERR_HANDSHAKE', 'server is shutting down', 503)
+  }
+
+  #refuse(req: IncomingMessage, socket: NodeDuplex, cause: unknown): void {
+    let error: HandshakeError
+    if (cause instanceof HandshakeError) {
+      error = cause
+    } else {
+      // The body says nothing of the cause: it may hold secrets.
+      error = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
+      error.cause = cause
+    }
+    try {
+      rejectUpgrade(socket, error)
+    } catch (unsendable) {
+      // A refusal with headers that cannot be sent (CR LF in a value) still gets an answer.
+      const fallback = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
+      fallback.cause = unsendable
+      rejectUpgrade(socket, fallback)
+      error = fallback
+    }
+    this.emit('rejected', req, error)
+  }
+
+  /**
+   * Runs verify() while watching the socket, which Node leaves unread after
+   * an upgrade: a client that leaves meanwhile is noticed (null), and what it
+   * sent early is kept (bounded) to go on as part of the head.
+   */
+  async #verifiedWhileWatching(req: IncomingMessage, socket: NodeDuplex): Promise<Buffer[] | null> {
+    const early: Buffer[] = []
+    let earlyBytes = 0
+    let gone = false
+    const onData = (chunk: Buffer) => {
+      early.push(chunk)
+      earlyBytes += chunk.length
+      // Stop reading rather than buffer without bound; the kernel holds the rest.
+      if (earlyBytes >= EARLY_DATA_LIMIT) socket.pause()
+    }
+    const onGone = () => {
+      gone = true
+    }
+    socket.on('data', onData)
+    socket.on('end', onGone)
+    socket.on('close', onGone)
+    try {
+      await this.#verified(req)
+    } finally {
+      socket.off('data', onData)
+      socket.off('end', onGone)
+      socket.off('close', onGone)
+      socket.pause()
+    }
+    if (gone || socket.destroyed) {
+      socket.destroy()
+      return null
+    }
+    return early
+  }
+
+  async #verified(req: IncomingMessage): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new HandshakeError('WS_ERR_HANDSHAKE_TIMEOUT', 'upgrade verification timed out', 503)),
+        this.#handshakeTimeout,
+      )
+    })
+    try {
+      const refused = refusal(await Promise.race([this.#verify!(req), timeout]))
+      if (refused) throw refused
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
