@@ -7,9 +7,7 @@
  * answer; a client does not take what it did not offer. Peers are the `ws`
  * package, and raw TCP for what ws will not do.
  */
-import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import WebSocket, { WebSocketServer } from 'ws'
 import { HandshakeError } from '../../lib/protocol/errors'
 import { Watershed, type WatershedConnection } from '../../lib/compat/watershed'
 import { clientFrame, frame } from '../helpers/frames'
@@ -25,39 +23,8 @@ import {
 } from '../helpers/http-upgrade'
 import { MiB, retained } from '../helpers/memory'
 import { documentedClient, documentedServer, settled, type AfterCatch } from '../helpers/original-api'
-import { wsClosed } from '../helpers/ws-peer'
+import { wsClient, wsClosed, wsServer } from '../helpers/ws-peer'
 import { nextEvent, until, within } from '../helpers/ws-wait'
-
-/** A ws client of our documented server, terminated after the test. */
-async function wsClient(t: Test, port: number, options?: WebSocket.ClientOptions) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, options)
-  ws.on('error', () => {})
-  t.teardown(() => ws.terminate())
-  await nextEvent(ws, 'open')
-  return ws
-}
-
-/** A ws server for our documented client; resolves its first connection. */
-async function wsServer(t: Test, options: WebSocket.ServerOptions = {}) {
-  const wss = new WebSocketServer({ ...options, host: '127.0.0.1', port: 0 })
-  await nextEvent(wss, 'listening')
-  const connection = nextEvent<[WebSocket]>(wss, 'connection')
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate()
-        wss.close(() => resolve())
-      }),
-  )
-  return {
-    port: (wss.address() as AddressInfo).port,
-    peer: async () => {
-      const [ws] = await connection
-      ws.on('error', () => {})
-      return ws
-    },
-  }
-}
 
 /** A raw TCP client that completed the handshake, for peers ws will not play. */
 async function rawPeer(t: Test, port: number) {
@@ -74,7 +41,7 @@ const endBeforeSocketClose = (t: Test, order: string[]) =>
 t.test("'end' comes while the connection is closing, before the socket's 'close'", async (t) => {
   t.test('server side: the peer closes with 4001 "bye"', async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { log } = await server.next()
     const closed = wsClosed(ws)
     ws.close(4001, 'bye')
@@ -86,7 +53,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
 
   t.test('server side: we close with end("bye")', async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { wsc, log } = await server.next()
     const closed = wsClosed(ws)
     wsc.end('bye')
@@ -99,7 +66,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
   t.test('client side: the server closes with 4001 "bye"', async (t) => {
     const wss = await wsServer(t)
     const { log } = await documentedClient(t, wss.port)
-    const peer = await wss.peer()
+    const peer = await wss.connection()
     peer.close(4001, 'bye')
     await settled(log)
     endBeforeSocketClose(t, log.order)
@@ -109,7 +76,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
   t.test('client side: we close with end("bye")', async (t) => {
     const wss = await wsServer(t)
     const { wsc, log } = await documentedClient(t, wss.port)
-    const peer = await wss.peer()
+    const peer = await wss.connection()
     const closed = wsClosed(peer)
     wsc.end('bye')
     t.strictSame(await closed, [1000, 'bye'])
@@ -155,7 +122,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
 
   t.test("a peer that drops TCP: 'connectionReset', 'end', then the socket's 'close'", async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { log } = await server.next()
     ws.terminate()
     await settled(log)
@@ -164,7 +131,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
 
   t.test("destroy(): 'end', then the socket's 'close'", async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { wsc, log } = await server.next()
     const closed = wsClosed(ws)
     wsc.destroy()
@@ -175,7 +142,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
 
   t.test('messages that arrived before the CLOSE are delivered before \'end\'', async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { log } = await server.next()
     ws.send('one')
     ws.send(Buffer.from('two'))
@@ -188,7 +155,7 @@ t.test("'end' comes while the connection is closing, before the socket's 'close'
 t.test('additions to the original API', async (t) => {
   t.test('ping(data): the peer answers, and the PONG arrives as \'pong\'', async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { wsc, log } = await server.next()
     const pinged = nextEvent<[Buffer]>(ws, 'ping')
     wsc.ping('are you there')
@@ -199,7 +166,7 @@ t.test('additions to the original API', async (t) => {
 
   t.test('end(reason, code) closes with that code', async (t) => {
     const server = await documentedServer(t)
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { wsc, log } = await server.next()
     const closed = wsClosed(ws)
     wsc.end('going away now', 4002)
@@ -210,7 +177,7 @@ t.test('additions to the original API', async (t) => {
 
   t.test('end(reason, code) refuses a code that may not be sent', async (t) => {
     const server = await documentedServer(t)
-    await wsClient(t, server.port)
+    await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { wsc } = await server.next()
     t.throws(() => wsc.end('x', 1006), RangeError)
   })
@@ -224,7 +191,7 @@ t.test('additions to the original API', async (t) => {
 
   t.test('new Watershed({ maxMessageSize }) lowers the limit for accepted connections', async (t) => {
     const server = await documentedServer(t, { options: { maxMessageSize: 1024 } })
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { log } = await server.next()
     const closed = wsClosed(ws)
     ws.send(Buffer.alloc(1025))
@@ -237,7 +204,7 @@ t.test('additions to the original API', async (t) => {
   t.test('... and for connected clients', async (t) => {
     const wss = await wsServer(t)
     const { log } = await documentedClient(t, wss.port, { options: { maxMessageSize: 1024 } })
-    const peer = await wss.peer()
+    const peer = await wss.connection()
     const closed = wsClosed(peer)
     peer.send('x'.repeat(2000))
     t.equal((await closed)[0], 1009)
@@ -247,7 +214,7 @@ t.test('additions to the original API', async (t) => {
 
   t.test('new Watershed({ maxMessageSize }) raises it: a message over the 100 MiB default arrives whole', async (t) => {
     const server = await documentedServer(t, { options: { maxMessageSize: 128 * MiB } })
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { log } = await server.next()
     const big = Buffer.alloc(101 * MiB, 0x61)
     big[big.length - 1] = 0x62
@@ -267,7 +234,7 @@ const echo = (wsc: WatershedConnection) => {
 for (const size of [1, 8]) {
 t.test(`an echo written as the documentation shows cannot be made to hold what a non-reading peer sends (${size} MiB messages)`, async (t) => {
   const server = await documentedServer(t, { onConnection: echo })
-  const bystander = await wsClient(t, server.port)
+  const bystander = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
   await server.next()
   const attacker = await rawPeer(t, server.port) // never reads
   const { log } = await server.next()
@@ -312,7 +279,7 @@ t.test(`an echo written as the documentation shows cannot be made to hold what a
 t.test('the server pauses reading only while its sends are backed up, never for good', async (t) => {
   t.test('end() after a backed-up send(): the peer\'s answer is still read, and \'end\' reports it', async (t) => {
     const server = await documentedServer(t, { options: { closeTimeout: 3000 } })
-    const ws = await wsClient(t, server.port)
+    const ws = await wsClient(t, `ws://127.0.0.1:${server.port}/`)
     const { wsc, log } = await server.next()
     // The peer reads nothing for a while: far more than the kernel's buffers hold stays queued here.
     const peerSocket = (ws as unknown as { _socket: import('node:net').Socket })._socket

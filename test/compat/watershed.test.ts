@@ -9,7 +9,6 @@ import http, { type IncomingMessage } from 'node:http'
 import { Socket, type AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import t, { type Test } from 'tap'
-import WebSocket, { WebSocketServer } from 'ws'
 import { Watershed, WatershedConnection } from '../../lib/compat/watershed'
 import { clientFrame, frame } from '../helpers/frames'
 import {
@@ -27,7 +26,7 @@ import {
   RFC_ACCEPT,
 } from '../helpers/http-upgrade'
 import { delay, nextEvent, until, within } from '../helpers/ws-wait'
-import { wsClosed, wsReceived } from '../helpers/ws-peer'
+import { wsClient, wsClosed, wsReceived, wsServer } from '../helpers/ws-peer'
 
 type WsError = Error & { code?: string; status?: number }
 
@@ -109,32 +108,6 @@ async function shedServer(t: Test, raw = false, protocols?: string[]) {
       return { wsc: result, seen: watch(result, options) }
     },
   }
-}
-
-/** A ws client connected to `url`, terminated after the test. */
-async function wsClient(t: Test, url: string, protocols?: string[]) {
-  const ws = new WebSocket(url, protocols)
-  ws.on('error', () => {})
-  t.teardown(() => ws.terminate())
-  await nextEvent(ws, 'open')
-  return ws
-}
-
-
-
-/** A ws server on an ephemeral port; its first connection, and a cleanup. */
-async function wsServer(t: Test, options: ConstructorParameters<typeof WebSocketServer>[0] = {}) {
-  const wss = new WebSocketServer({ ...options, host: '127.0.0.1', port: 0 })
-  await nextEvent(wss, 'listening')
-  const connection = nextEvent<[WebSocket]>(wss, 'connection')
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate()
-        wss.close(() => resolve())
-      }),
-  )
-  return { port: (wss.address() as AddressInfo).port, connection: async () => (await connection)[0] }
 }
 
 /** The client side of the original API: an http.request upgrade handed to Watershed#connect. */
