@@ -1,7 +1,8 @@
 /**
  * The original API, written as its documentation shows it, against peers
  * other than ws (ws has its own file, test/watershed-guarantees.test.ts):
- * undici's WebSocket, Node's built-in WebSocket (a child process) and Python's
+ * undici's WebSocket, Node's built-in WebSocket (a child process), faye's
+ * client, WebSocket-Node's client (the `websocket` package) and Python's
  * websockets (a child process, Debian's python3-websockets). Each peer
  * exchanges a text and a binary message, then closes with 4001 "bye"; and
  * each is closed by our end("bye"). Our 'end' must carry what the peer said
@@ -91,6 +92,69 @@ const undiciPeer: Peer = (url, weClose) =>
     ws.onclose = (event) => resolve({ got, code: event.code, reason: event.reason })
   })
 
+// faye-websocket and websocket (WebSocket-Node) ship no type declarations: the little used here is typed here.
+interface FayeClient {
+  on(event: 'open', listener: () => void): void
+  on(event: 'message', listener: (event: { data: string | Buffer }) => void): void
+  on(event: 'close', listener: (event: { code: number; reason: string }) => void): void
+  send(data: string | Buffer): void
+  close(code?: number, reason?: string): void
+}
+const Faye = require('faye-websocket') as { Client: new (url: string) => FayeClient }
+
+type Message = { type: 'utf8'; utf8Data: string } | { type: 'binary'; binaryData: Buffer }
+interface WebSocketNodeConnection {
+  on(event: 'message', listener: (message: Message) => void): void
+  on(event: 'close', listener: (code: number, reason: string) => void): void
+  sendUTF(text: string): void
+  sendBytes(data: Buffer): void
+  close(code?: number, reason?: string): void
+}
+interface WebSocketNodeClientInstance {
+  on(event: 'connect', listener: (connection: WebSocketNodeConnection) => void): void
+  on(event: 'connectFailed', listener: (error: Error) => void): void
+  connect(url: string): void
+}
+const { client: WebSocketNodeClient } = require('websocket') as { client: new () => WebSocketNodeClientInstance }
+
+const fayePeer: Peer = (url, weClose) =>
+  new Promise((resolve) => {
+    const ws = new Faye.Client(url)
+    const got: PeerReport['got'] = []
+    ws.on('open', () => {
+      ws.send('hello')
+      ws.send(Buffer.from([1, 2, 3]))
+    })
+    ws.on('message', (event) => {
+      got.push(typeof event.data === 'string' ? event.data : [...event.data])
+      if (got.length === 2) {
+        if (weClose) ws.send('close please')
+        else ws.close(4001, 'bye')
+      }
+    })
+    ws.on('close', (event) => resolve({ got, code: event.code, reason: event.reason }))
+  })
+
+const webSocketNodePeer: Peer = (url, weClose) =>
+  new Promise((resolve, reject) => {
+    const client = new WebSocketNodeClient()
+    client.on('connectFailed', reject)
+    client.on('connect', (connection: WebSocketNodeConnection) => {
+      const got: PeerReport['got'] = []
+      connection.on('message', (message: Message) => {
+        got.push(message.type === 'utf8' ? message.utf8Data : [...message.binaryData])
+        if (got.length === 2) {
+          if (weClose) connection.sendUTF('close please')
+          else connection.close(4001, 'bye')
+        }
+      })
+      connection.on('close', (code: number, reason: string) => resolve({ got, code, reason }))
+      connection.sendUTF('hello')
+      connection.sendBytes(Buffer.from([1, 2, 3]))
+    })
+    client.connect(url)
+  })
+
 const nodePeer: Peer = async (url, weClose) => {
   const args = ['--experimental-websocket', '--no-warnings', '-e', NODE_CLIENT, url, String(weClose)]
   const { stdout } = await execFileAsync(process.execPath, args, { timeout: 10_000 })
@@ -119,6 +183,8 @@ async function run(t: Test, peer: Peer, weClose: boolean): Promise<{ report: Pee
 const peers: Array<[string, Peer]> = [
   ['undici', undiciPeer],
   ["Node's WebSocket", nodePeer],
+  ['faye-websocket', fayePeer],
+  ['WebSocket-Node', webSocketNodePeer],
   ['Python websockets', pythonPeer],
 ]
 
