@@ -104,7 +104,8 @@ export async function documentedServer(
   } = {},
 ): Promise<DocumentedServer> {
   const shed = options ? new Watershed(options) : new Watershed()
-  const srv = http.createServer()
+  // Plain requests get an empty page: a browser peer loads it to open its WebSocket from this origin.
+  const srv = http.createServer((_req, res) => res.end('<!doctype html>'))
   const connections: DocumentedServer['connections'] = []
   const caught: string[] = []
   let taken = 0
@@ -130,6 +131,8 @@ export async function documentedServer(
   await nextEvent(srv, 'listening')
   t.teardown(() => {
     for (const { socket } of connections) socket.destroy()
+    // A browser keeps its page's HTTP connection open: close it too.
+    srv.closeAllConnections()
     return new Promise<void>((resolve) => srv.close(() => resolve()))
   })
   return {

@@ -2,8 +2,9 @@
  * The original API, written as its documentation shows it, against peers
  * other than ws (ws has its own file, test/watershed-guarantees.test.ts):
  * undici's WebSocket, Node's built-in WebSocket (a child process), faye's
- * client, WebSocket-Node's client (the `websocket` package) and Python's
- * websockets (a child process, Debian's python3-websockets). Each peer
+ * client, WebSocket-Node's client (the `websocket` package), Python's
+ * websockets (a child process, Debian's python3-websockets) and headless
+ * Chromium's WebSocket (Debian's chromium, driven by playwright-core). Each peer
  * exchanges a text and a binary message, then closes with 4001 "bye"; and
  * each is closed by our end("bye"). Our 'end' must carry what the peer said
  * and come before the socket's 'close'.
@@ -11,9 +12,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
+import type { BrowserContext } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { WebSocket as UndiciWebSocket } from 'undici'
 import type { WatershedConnection } from '../../lib/compat/watershed'
+import { chromiumMissing, launchChromium } from '../helpers/chromium'
 import { documentedServer, settled, type EventLog } from '../helpers/original-api'
 
 const execFileAsync = promisify(execFile)
@@ -155,6 +158,43 @@ const webSocketNodePeer: Peer = (url, weClose) =>
     client.connect(url)
   })
 
+/** The same client as NODE_CLIENT, as a function the browser runs (it shares nothing else with this process). */
+function browserClient(args: { url: string; weClose: boolean }): Promise<PeerReport> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(args.url)
+    ws.binaryType = 'arraybuffer'
+    const got: PeerReport['got'] = []
+    ws.onopen = () => {
+      ws.send('hello')
+      ws.send(new Uint8Array([1, 2, 3]))
+    }
+    ws.onmessage = (event) => {
+      got.push(typeof event.data === 'string' ? event.data : [...new Uint8Array(event.data as ArrayBuffer)])
+      if (got.length === 2) {
+        if (args.weClose) ws.send('close please')
+        else ws.close(4001, 'bye')
+      }
+    }
+    ws.onclose = (event) => resolve({ got, code: event.code, reason: event.reason })
+  })
+}
+
+/** One browser for the test `t` (closed with it), a fresh page per run. */
+const chromiumPeer = (t: Test): Peer => {
+  let browser: Promise<BrowserContext> | null = null
+  return async (url, weClose) => {
+    browser ??= launchChromium(t)
+    const page = await (await browser).newPage()
+    try {
+      // Chromium lets a page open a WebSocket to 127.0.0.1 only from a page of a local origin.
+      await page.goto(url.replace(/^ws:/, 'http:'))
+      return await page.evaluate(browserClient, { url, weClose })
+    } finally {
+      await page.close()
+    }
+  }
+}
+
 const nodePeer: Peer = async (url, weClose) => {
   const args = ['--experimental-websocket', '--no-warnings', '-e', NODE_CLIENT, url, String(weClose)]
   const { stdout } = await execFileAsync(process.execPath, args, { timeout: 10_000 })
@@ -180,7 +220,7 @@ async function run(t: Test, peer: Peer, weClose: boolean): Promise<{ report: Pee
   return { report, log }
 }
 
-const peers: Array<[string, Peer]> = [
+const peers: Array<[string, Peer | null]> = [
   ['undici', undiciPeer],
   ["Node's WebSocket", nodePeer],
   ['faye-websocket', fayePeer],
@@ -197,12 +237,15 @@ async function pythonMissing(): Promise<string | false> {
   return message
 }
 
-for (const [name, peer] of peers) {
-  t.test(`${name} against the original API`, async (t) => {
-    if (peer === pythonPeer) {
+peers.push(['Chromium', null])
+
+for (const [name, given] of peers) {
+  t.test(`${name} against the original API`, { skip: given === null ? chromiumMissing() ?? false : false }, async (t) => {
+    if (given === pythonPeer) {
       const missing = await pythonMissing()
       if (missing) return t.skip(missing, () => {})
     }
+    const peer = given ?? chromiumPeer(t)
     t.test('the peer closes with 4001 "bye"', async (t) => {
       const { report, log } = await run(t, peer, false)
       t.strictSame(report.got, ['HELLO', [2, 4, 6]], 'the echoes arrived')
