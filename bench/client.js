@@ -1,8 +1,10 @@
 'use strict'
 /**
  * A benchmark client process, forked by bench/run.js: `node bench/client.js LIB`
- * (ours: watershed's connect(); ws: the ws package's client; raw: net with
- * 4-byte length prefixes). It sends { type: 'ready', native } over IPC and
+ * (ours: watershed's connect(); orig: the original watershed API as documented,
+ * shed.generateKey(), http.request with the upgrade headers and
+ * shed.connect(res, socket, head, wskey); ws: the ws package's client; raw: net
+ * with 4-byte length prefixes). It sends { type: 'ready', native } over IPC and
  * then runs the parent's commands:
  *
  *   open       open N connections, at most C handshakes at a time; timed
@@ -19,6 +21,7 @@
  * sample, or for all with `all`): a lost, duplicated, reordered or corrupted
  * message, or a connection error, fails the command.
  */
+const http = require('node:http')
 const net = require('node:net')
 const { basePayload, stamp, verify, fullCheck, FrameReader, nativeReport, serveCommands, cpuSince } = require('./common')
 
@@ -31,7 +34,7 @@ const MAX_MESSAGE = 512 * 1024 * 1024
 const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
 
 const lib = process.argv[2]
-if (!['ours', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
+if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
 
 const now = () => process.hrtime.bigint()
 
@@ -111,6 +114,100 @@ class OursConn extends Conn {
       if (this.ws.destroyed) return resolve()
       this.ws.once('close', () => resolve())
       this.ws.close()
+    })
+  }
+}
+
+/** The Watershed factory of this process (one, as an application would have). */
+let shed = null
+
+class OrigConn extends Conn {
+  /** The documented client: generateKey(), an http.request with the upgrade headers, connect() on 'upgrade'. */
+  static open(url) {
+    if (!shed) {
+      const { Watershed } = require('watershed')
+      shed = new Watershed({ maxMessageSize: MAX_MESSAGE })
+    }
+    const { hostname, port, pathname } = new URL(url)
+    return new Promise((resolve, reject) => {
+      const wskey = shed.generateKey()
+      const req = http.request({
+        port: Number(port),
+        hostname,
+        path: pathname,
+        headers: {
+          connection: 'upgrade',
+          upgrade: 'websocket',
+          'Sec-WebSocket-Key': wskey,
+          'Sec-WebSocket-Version': '13',
+        },
+      })
+      req.end()
+      req.on('error', reject)
+      req.on('response', (res) => {
+        res.resume()
+        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))
+      })
+      req.on('upgrade', (res, socket, head) => {
+        req.off('error', reject)
+        let wsc
+        try {
+          wsc = shed.connect(res, socket, head, wskey)
+        } catch (error) {
+          return reject(error)
+        }
+        resolve(new OrigConn(wsc))
+      })
+    })
+  }
+
+  constructor(wsc) {
+    super()
+    this.wsc = wsc
+    this.closing = false
+    this.ended = false
+    wsc.on('error', (error) => this.fail(error))
+    wsc.on('text', (text) => this.handler(text, true))
+    wsc.on('binary', (binary) => this.handler(binary, false))
+    wsc.on('end', () => {
+      this.ended = true
+      if (!this.closing) this.fail(new Error('connection ended unexpectedly'))
+    })
+    this.handler = () => this.fail(new Error('unexpected message'))
+  }
+
+  send(message) {
+    this.wsc.send(message)
+  }
+
+  /**
+   * send() until it returns false (the queue is over its high-water mark),
+   * then wait for the duplex's 'drain'. run.js does not run the pipelined
+   * workload for orig: against an orig server it stalls once the socket
+   * buffers are full, both ends having stopped reading while their sends
+   * are backed up (bench/findings.md).
+   */
+  pump(next, done) {
+    const wsc = this.wsc
+    const loop = () => {
+      for (;;) {
+        const message = next()
+        if (message === null) return done()
+        if (!wsc.send(message)) {
+          wsc.duplex.once('drain', loop)
+          return
+        }
+      }
+    }
+    loop()
+  }
+
+  close() {
+    this.closing = true
+    return new Promise((resolve) => {
+      if (this.ended) return resolve()
+      this.wsc.once('end', () => resolve())
+      this.wsc.end()
     })
   }
 }
@@ -250,7 +347,7 @@ class RawConn extends Conn {
   }
 }
 
-const Lib = { ours: OursConn, ws: WsConn, raw: RawConn }[lib]
+const Lib = { ours: OursConn, orig: OrigConn, ws: WsConn, raw: RawConn }[lib]
 
 /** Open connections (opened by `open`). */
 let conns = []

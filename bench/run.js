@@ -1,16 +1,21 @@
 'use strict'
 /**
  * The benchmark suite: watershed against ws (and, where it makes sense, raw
- * TCP) in the same run, server and client in separate processes.
+ * TCP) in the same run, server and client in separate processes. Two
+ * watershed APIs are measured: `ours`, the streams API (WebSocketServer,
+ * connect()), and `orig`, the original event API as documented (new
+ * Watershed(), shed.accept() in an http 'upgrade' handler, shed.connect() on
+ * an http.request's 'upgrade', 'text'/'binary' events and send()), which runs
+ * on top of the streams API: its tables give orig/ours and orig/ws.
  *
  *   npm run bench                               build, run everything, write docs/performance.md
  *                                               (= npm run build && node bench/run.js --md docs/performance.md;
- *                                               about 2 minutes on 2 cores)
+ *                                               about 3 minutes on 2 cores)
  *   node bench/run.js                           everything, report on stdout only (after npm run build)
  *   node bench/run.js --md FILE                 ... and write the Markdown report to FILE
  *   node bench/run.js --json FILE               ... and every measurement as JSON
  *   node bench/run.js --smoke                   tiny counts, 1 round: checks that every workload works
- *                                               and every message arrives intact (~5-10 s; exit 0 = all good)
+ *                                               and every message arrives intact (~10 s; exit 0 = all good)
  *   node bench/run.js --only a,b                some workloads (letters below)
  *   node bench/run.js --only a --filter '^64 B'  ... and only the rows whose label matches
  *
@@ -18,8 +23,10 @@
  * BENCH_ROUNDS (default 5), BENCH_SMOKE=1 (as --smoke), BENCH_ONLY and
  * BENCH_FILTER (as --only and --filter), BENCH_ALLOW_JS=1 (run even if
  * bufferutil or utf-8-validate would be JavaScript fallbacks),
- * BENCH_LIBS=ours,ws,raw (a subset, e.g. for profiling), BENCH_SERVER_ARGS /
- * BENCH_CLIENT_ARGS (extra node flags for the children, e.g.
+ * BENCH_LIBS=orig,ours,ws,raw (a subset, e.g. for profiling), BENCH_ORIG=all
+ * (orig on every row it can run; by default only on the 64 B and 1 MiB
+ * roundtrip rows, binary and text as strings; smoke mode: those and c-e),
+ * BENCH_SERVER_ARGS / BENCH_CLIENT_ARGS (extra node flags for the children, e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof": children exit normally, so the
  * profile is written), BENCH_WS_THRESHOLD (ws senders' bufferedAmount limit,
  * default 64 KiB), BENCH_TEXT=ascii (ASCII-only text payloads instead of
@@ -29,7 +36,9 @@
  * Workloads (each: ROUNDS rounds; each round runs every library once, in
  * alternating order; fresh server and client processes for every run):
  *   a  sequential roundtrip echo, one message in flight: 64 B x 10,000,
- *      16 KiB x 5,000, 128 KiB x 1,000, 1 MiB x 100, text and binary; + raw TCP
+ *      16 KiB x 5,000, 128 KiB x 1,000, 1 MiB x 100, text (as bytes and as
+ *      strings) and binary; + raw TCP; + orig (its text is always strings, so
+ *      it runs on the binary and "as strings" rows)
  *   b  pipelined echo: 200,000 x 64 B and 50,000 x 1 KiB binary, sent as fast as
  *      backpressure allows; + raw TCP
  *   c  fan-out: 500 connections in one client process, the server broadcasts
@@ -37,6 +46,9 @@
  *   d  idle memory: 5,000 connections opened (100 at a time); handshakes/s, then
  *      the server's RSS and heapUsed per connection after gc()
  *   e  one 256 MiB binary message echoed: wall time and the server's peak RSS
+ *
+ * orig runs on c-e too with BENCH_ORIG=all (and in smoke mode); never on b,
+ * where two original-API peers stall (see ORIG_PIPELINE_STALL).
  *
  * The children: bench/server.js and bench/client.js; shared code in
  * bench/common.js. Exit status 0 only if every workload completed with every
@@ -68,7 +80,13 @@ const ONLY = (option('--only') ?? process.env.BENCH_ONLY ?? 'a,b,c,d,e').split('
 const FILTER = new RegExp(option('--filter') ?? process.env.BENCH_FILTER ?? '')
 const ROUNDS = SMOKE ? 1 : Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5))
 const ALLOW_JS = process.env.BENCH_ALLOW_JS === '1'
-const LIBS = (process.env.BENCH_LIBS ?? 'ours,ws,raw').split(',').map((s) => s.trim())
+// orig first: next to ours in every round (ours/ws stay neighbours too), so orig/ours sees the least drift.
+const LIBS = (process.env.BENCH_LIBS ?? 'orig,ours,ws,raw').split(',').map((s) => s.trim())
+for (const lib of LIBS) if (!['orig', 'ours', 'ws', 'raw'].includes(lib)) throw new Error(`BENCH_LIBS: unknown library ${lib}`)
+/** orig on every row it can run (else only the 64 B and 1 MiB roundtrips)... */
+const ORIG_ALL = process.env.BENCH_ORIG === 'all'
+/** ...and on workloads c-e (smoke mode too, to check every path of its server and client). */
+const ORIG_BEYOND_A = SMOKE || ORIG_ALL
 const TIMEOUT = Number(process.env.BENCH_TIMEOUT_MS ?? (SMOKE ? 20_000 : 120_000))
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)
 const CLIENT_ARGS = (process.env.BENCH_CLIENT_ARGS ?? '').split(' ').filter(Boolean)
@@ -345,7 +363,19 @@ function bigRun(cfg) {
 }
 
 const sizeLabel = (size) => (size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`)
-const wsLibs = (withRaw) => LIBS.filter((lib) => lib !== 'raw' || withRaw)
+/**
+ * Why workload b does not run orig: with the original API at both ends, a
+ * pipelined echo stops for good once more bytes are in flight than the
+ * socket buffers hold (some 8 MB here; the smoke counts fit, the full ones
+ * do not), because that API stops reading a connection while its send() is
+ * backed up, at both ends at once (bench/findings.md).
+ */
+const ORIG_PIPELINE_STALL =
+  'a pipelined echo between two original-API peers stalls once the socket buffers are full ' +
+  '(each stops reading while its own send() is backed up); see bench/findings.md'
+
+/** The libraries of a row: raw TCP and the original API only where asked for (and in LIBS). */
+const wsLibs = (withRaw, withOrig = ORIG_BEYOND_A) => LIBS.filter((lib) => (lib !== 'raw' || withRaw) && (lib !== 'orig' || withOrig))
 
 function workloads() {
   const list = []
@@ -357,13 +387,16 @@ function workloads() {
     title: 'a. Sequential roundtrip echo, one message in flight',
     unit: 'roundtrips/s',
     target: 'ours/ws ≥ 1.0 at every size',
+    origTarget: true,
     configs: roundtrip.flatMap(([size, count]) =>
-      // Text is passed on as bytes (ws's way, and ours with textAsBytes); from 16 KiB on also as strings at both ends.
-      [['text', ''], ['binary', ''], ...(size >= 16 * KiB ? [['text', 'strings']] : [])].map(([kind, path]) => {
+      // Text is passed on as bytes (ws's way, and ours with textAsBytes), and as strings at both ends.
+      [['text', ''], ['binary', ''], ['text', 'strings']].map(([kind, path]) => {
         const name = path ? `${kind} as strings` : kind
         const cfg = { key: `${sizeLabel(size)} ${name}`, size, kind, path, count, warmup: SMOKE ? 5 : Math.max(10, Math.round(count / 10)) }
+        // The original API reads text as strings only: binary and "as strings" rows; by default 64 B and 1 MiB.
+        const orig = (kind === 'binary' || path === 'strings') && (ORIG_ALL || size === 64 || size === MiB)
         // Raw TCP carries bytes only: it runs with the binary rows, and text rows show that figure too.
-        return { ...cfg, libs: wsLibs(kind === 'binary'), rawFrom: `${sizeLabel(size)} binary`, run: echoRun('roundtrip', cfg), label: `${sizeLabel(size)} × ${count.toLocaleString('en-US')} ${name}` }
+        return { ...cfg, libs: wsLibs(kind === 'binary', orig), rawFrom: `${sizeLabel(size)} binary`, run: echoRun('roundtrip', cfg), label: `${sizeLabel(size)} × ${count.toLocaleString('en-US')} ${name}` }
       }),
     ),
   })
@@ -373,9 +406,10 @@ function workloads() {
     title: 'b. Pipelined echo, as fast as backpressure allows (binary)',
     unit: 'messages/s',
     target: 'ours/ws ≥ 1.2 at 64 B',
+    origSkip: ORIG_PIPELINE_STALL,
     configs: pipelined.map(([size, count]) => {
       const cfg = { key: `${sizeLabel(size)}`, size, count, warmup: SMOKE ? 50 : Math.round(count / 10) }
-      return { ...cfg, libs: wsLibs(true), rawFrom: cfg.key, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
+      return { ...cfg, libs: wsLibs(true, false), rawFrom: cfg.key, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
     }),
   })
   const fan = SMOKE ? { clients: 20, perClient: 20, warmup: 2 } : { clients: 500, perClient: 200, warmup: 10 }
@@ -558,6 +592,119 @@ function renderWorkload(w, results, markdown) {
 
 const verdicts = {}
 
+/** Within this much of the streams API underneath, the original API's layer costs "a few percent" at most. */
+const ORIG_GOAL = 0.95
+const origSummary = {}
+const origVerdicts = {}
+
+/** Each round's a / b (runs of the same round are neighbours in time): "median (min–max)" of the ratios. */
+function pairedRatios(as, bs, field) {
+  const n = Math.min(as.length, bs.length)
+  const xs = []
+  for (let i = 0; i < n; i++) if (typeof as[i][field] === 'number' && bs[i][field]) xs.push(as[i][field] / bs[i][field])
+  if (xs.length === 0) return null
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length }
+}
+
+function fmtRatioStat(s) {
+  if (!s) return '–'
+  if (s.n === 1) return `${s.median.toFixed(2)}×`
+  return `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`
+}
+
+/**
+ * The original API's table for a workload (the rows where orig ran), or null:
+ * orig against ours (the streams API it is built on) and against ws.
+ */
+function renderOrig(w, results, markdown) {
+  const get = (cfg, lib) => results[w.id]?.[cfg.key]?.[lib] ?? []
+  const cfgs = w.configs.filter((cfg) => get(cfg, 'orig').length > 0)
+  if (w.origSkip && LIBS.includes('orig') && ORIG_BEYOND_A) return `Original API (orig): not run on this workload: ${w.origSkip}.`
+  if (cfgs.length === 0) return null
+  const rows = []
+  const items = []
+  let headers
+  let align
+  if (w.id === 'a' || w.id === 'b' || w.id === 'c') {
+    headers = [
+      w.id === 'c' ? 'workload' : 'message',
+      `orig ${w.unit}`,
+      `ours ${w.unit}`,
+      'orig/ours',
+      'orig/ours by round',
+      `ws ${w.unit}`,
+      'orig/ws',
+      'orig/ws by round',
+      'orig/ours per CPU-s',
+      'CPU ms orig (server + client)',
+      'CPU ms ours (server + client)',
+    ]
+    align = headers.map((_, i) => (i === 0 ? 'l' : 'r'))
+    const cpuCell = (cfg, lib) => {
+      const m = get(cfg, lib)
+      if (m.length === 0) return '–'
+      return `${fmtNum(median(m.map((x) => x.serverCpuMs)))} + ${fmtNum(median(m.map((x) => x.clientCpuMs)))}`
+    }
+    for (const cfg of cfgs) {
+      const orig = stats(get(cfg, 'orig'), 'rate')
+      const ours = stats(get(cfg, 'ours'), 'rate')
+      const ws = stats(get(cfg, 'ws'), 'rate')
+      const vsOurs = ratio(orig, ours)
+      const vsWs = ratio(orig, ws)
+      const byRoundOurs = pairedRatios(get(cfg, 'orig'), get(cfg, 'ours'), 'rate')
+      const byRoundWs = pairedRatios(get(cfg, 'orig'), get(cfg, 'ws'), 'rate')
+      const perCpu = ratio(stats(get(cfg, 'orig'), 'perCpu'), stats(get(cfg, 'ours'), 'perCpu'))
+      items.push({ label: cfg.label, origOverOurs: vsOurs, origOverWs: vsWs, byRoundOurs, byRoundWs, perCpuOverOurs: perCpu, better: 'higher' })
+      rows.push([cfg.label, fmtStat(orig), fmtStat(ours), fmtRatio(vsOurs), fmtRatioStat(byRoundOurs), fmtStat(ws), fmtRatio(vsWs), fmtRatioStat(byRoundWs), fmtRatio(perCpu), cpuCell(cfg, 'orig'), cpuCell(cfg, 'ours')])
+    }
+  } else {
+    const cfg = cfgs[0]
+    const metrics =
+      w.id === 'd'
+        ? [['handshakes/s while opening', 'rate', 'higher'], ['server RSS per connection (bytes)', 'rssPerConn', 'lower'], ['server heapUsed per connection (bytes)', 'heapPerConn', 'lower']]
+        : [['wall time, send to echo (ms)', 'wallMs', 'lower'], ['server peak RSS (MiB)', 'peakRssMiB', 'lower'], ['MiB per CPU-s (server + client)', 'perCpu', 'higher']]
+    headers = ['metric', 'orig', 'ours', 'orig/ours', 'orig/ours by round', 'ws', 'orig/ws', 'orig/ours:']
+    align = ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']
+    for (const [name, field, better] of metrics) {
+      const orig = stats(get(cfg, 'orig'), field)
+      const ours = stats(get(cfg, 'ours'), field)
+      const ws = stats(get(cfg, 'ws'), field)
+      const byRoundOurs = pairedRatios(get(cfg, 'orig'), get(cfg, 'ours'), field)
+      items.push({ label: name, origOverOurs: ratio(orig, ours), origOverWs: ratio(orig, ws), byRoundOurs, byRoundWs: pairedRatios(get(cfg, 'orig'), get(cfg, 'ws'), field), better })
+      rows.push([name, fmtStat(orig), fmtStat(ours), fmtRatio(ratio(orig, ours)), fmtRatioStat(byRoundOurs), fmtStat(ws), fmtRatio(ratio(orig, ws)), better === 'higher' ? 'higher is better' : 'lower is better'])
+    }
+  }
+  origSummary[w.id] = items
+  const title = `Original API (orig) on the same ${w.id === 'd' || w.id === 'e' ? 'runs' : 'rows'}: median (min–max); "by round": each round's orig / ours (or ws), median (min–max) of the rounds`
+  const out = [title, table(headers, rows, align, markdown)]
+  if (w.origTarget) {
+    const missed = items.filter((x) => x.origOverOurs !== null && x.origOverOurs < ORIG_GOAL)
+    const verdict = items.some((x) => x.origOverOurs === null)
+      ? 'not judged (ours was not run)'
+      : missed.length === 0
+        ? 'met'
+        : `not met (${missed.map((x) => `${x.label}: ${x.origOverOurs.toFixed(2)}×`).join(', ')})`
+    origVerdicts[w.id] = verdict
+    out.push(`Goal: orig/ours ≥ ${ORIG_GOAL} on every row (the original API within a few percent of the streams API underneath): ${verdict}.`)
+  }
+  return out.join(markdown ? '\n\n' : '\n')
+}
+
+/** The original API's ratios at a glance (after renderOrig). */
+function renderOrigSummary(list, markdown) {
+  const rows = []
+  for (const w of list) {
+    for (const x of origSummary[w.id] ?? []) {
+      rows.push([w.id, x.label, fmtRatio(x.origOverOurs), fmtRatioStat(x.byRoundOurs), fmtRatio(x.origOverWs), fmtRatioStat(x.byRoundWs), x.better === 'higher' ? 'higher is better' : 'lower is better'])
+    }
+  }
+  if (rows.length === 0) return null
+  const headers = ['', 'row', 'orig/ours', 'orig/ours by round', 'orig/ws', 'orig/ws by round', 'orig/ours, orig/ws:']
+  const out = [table(headers, rows, ['l', 'l', 'r', 'r', 'r', 'r', 'l'], markdown)]
+  for (const w of list) if (origVerdicts[w.id]) out.push(`${markdown ? '\n- ' : ''}Goal ${w.id}, orig/ours ≥ ${ORIG_GOAL} on every row: ${origVerdicts[w.id]}.`)
+  return out.join('\n')
+}
+
 /** All ratios at a glance (after renderWorkload has filled `summary` and `verdicts`). */
 function renderSummary(list, markdown) {
   const rows = []
@@ -700,6 +847,8 @@ async function main() {
     } else {
       console.log(text.text)
       console.log(text.target)
+      const orig = renderOrig(w, results, false)
+      if (orig) console.log(`\n${orig}`)
     }
     console.log('')
   }
@@ -708,6 +857,12 @@ async function main() {
     console.log('Summary: every ratio is ours / ws (or ours / raw TCP), medians of the rounds')
     console.log(renderSummary(completed, false))
     console.log('')
+    const orig = renderOrigSummary(completed, false)
+    if (orig) {
+      console.log('Original API: orig / ours (the streams API it runs on) and orig / ws, ratios of the medians; "by round": median (min–max) of each round\'s ratio')
+      console.log(orig)
+      console.log('')
+    }
   }
   const totalSeconds = (Date.now() - started) / 1000
   const checked = nativeSeen.filter((x) => nativeProblems(x.report).length === 0).length
@@ -717,7 +872,7 @@ async function main() {
   console.log(`Other processes used ${fmtForeign(m.foreign)} over the whole run (CPU time not spent by this run or its children).`)
   console.log(`Total time: ${(totalSeconds / 60).toFixed(1)} min; load average ${fmtLoad(m.loadBefore)} before, ${fmtLoad(m.loadAfter)} after (1, 5, 15 min; the run's own processes count too).`)
 
-  if (JSON_PATH) fs.writeFileSync(JSON_PATH, JSON.stringify({ machine: m, rounds: ROUNDS, smoke: SMOKE, results, summary, failures: failures.map((f) => ({ workload: f.workload, error: String(f.error) })) }, null, 2))
+  if (JSON_PATH) fs.writeFileSync(JSON_PATH, JSON.stringify({ machine: m, rounds: ROUNDS, smoke: SMOKE, results, summary, origSummary, failures: failures.map((f) => ({ workload: f.workload, error: String(f.error) })) }, null, 2))
   if (failures.length > 0) {
     console.log(`FAILED: ${failures.map((f) => f.workload).join(', ')}`)
     if (MD_PATH) console.log(`${MD_PATH} not written.`)
@@ -744,6 +899,18 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '',
     renderSummary(rendered.map((x) => x.w), true),
     '',
+    ...(renderOrigSummary(rendered.map((x) => x.w), true)
+      ? [
+          '### The original API',
+          '',
+          '`orig` is watershed\'s original event API (`new Watershed()`, `accept()`, `connect()`, `\'text\'`/`\'binary\'`, `send()`),',
+          'which runs on the streams API (`ours`): orig / ours is what that layer costs. Ratios of the medians;',
+          '"by round": the median (min–max) of each round\'s ratio, the runs of a round being neighbours in time.',
+          '',
+          renderOrigSummary(rendered.map((x) => x.w), true),
+          '',
+        ]
+      : []),
     // Hand-written findings (profiles, what was tried) travel with every generated report.
     ...(fs.existsSync(FINDINGS) ? [fs.readFileSync(FINDINGS, 'utf8').trim(), ''] : []),
     '## Machine',
@@ -773,6 +940,14 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '  talking over 127.0.0.1; the parent sends commands and collects results over IPC. Both sides use the same',
     '  library: watershed (`WebSocketServer` on an http server, `connect()`) against ws (`WebSocketServer` on an http',
     '  server, `new WebSocket()`), both with permessage-deflate off and a 512 MiB message limit.',
+    '- **The original API** (`orig`): the server is an http server whose `\'upgrade\'` handler calls',
+    '  `shed.accept(req, socket, head)` (`socket.end()` if it throws) with `new Watershed({ maxMessageSize })`, and echoes',
+    '  with `wsc.on(\'text\', (t) => wsc.send(t))` and `wsc.on(\'binary\', (b) => wsc.send(b))`; the client is the',
+    '  documented one: `shed.generateKey()`, `http.request` with the upgrade headers, `shed.connect(res, socket, head,',
+    '  wskey)`, messages from `\'text\'` and `\'binary\'`. Its text is always a string, so it runs on the binary and "as',
+    '  strings" rows. Its fan-out server (c) calls `send()` until it returns `false`, then waits for `wsc.duplex`\'s',
+    '  `\'drain\'`. By default it runs on the 64 B and 1 MiB roundtrip rows (`BENCH_ORIG=all`: every row of a, c, d',
+    '  and e; never b, where two original-API peers stall once the socket buffers are full).',
     '- **Echo servers.** watershed: `ws.on(\'data\', (m) => ws.write(m))`; ws: `ws.on(\'message\', (m, isBinary) =>',
     '  ws.send(m, { binary: isBinary }))`. Text rows: both libraries hand the server and the client a text message as',
     '  its bytes (validated as UTF-8), as ws always does and watershed does with `textAsBytes`; both clients send',
@@ -812,6 +987,8 @@ function markdownReport(m, rendered, results, totalSeconds) {
     lines.push(`${describe(w)} (${r.rounds} round${r.rounds > 1 ? 's' : ''}, ${seconds.toFixed(0)} s; other processes used ${fmtForeign(foreign)} meanwhile.)`, '')
     lines.push(r.text, '')
     lines.push(r.target, '')
+    const orig = renderOrig(w, results, true)
+    if (orig) lines.push(orig, '')
   }
   return lines.join('\n')
 }

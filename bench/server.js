@@ -9,10 +9,15 @@
  *   ws    ws's WebSocketServer on an http server; echo is
  *         ws.on('message', (m, isBinary) => ws.send(m, { binary: isBinary })). On the
  *         path /strings, a text message is made a string (m.toString()) and sent as one.
+ *   orig  the original watershed API as its documentation shows it: an http server
+ *         whose 'upgrade' handler calls shed.accept(req, socket, head) (socket.end()
+ *         if it throws), with new Watershed({ maxMessageSize }); echo is
+ *         wsc.on('text', (t) => wsc.send(t)); wsc.on('binary', (b) => wsc.send(b)).
+ *         Text is always a string (the original API has no bytes mode), on every path.
  *   raw   a plain net server: length-prefixed messages, echoed byte for byte as
  *         they arrive (and counted), the ceiling for Node on this machine.
  *
- * Both WebSocket servers accept messages up to MAX_MESSAGE (512 MiB) and have
+ * The WebSocket servers accept messages up to MAX_MESSAGE (512 MiB) and have
  * permessage-deflate off. The server listens on 127.0.0.1, port 0, and sends
  * { type: 'ready', port, native } over IPC; then it answers the parent's
  * commands (see `commands` below).
@@ -26,7 +31,7 @@ const MAX_MESSAGE = 512 * 1024 * 1024
 const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
 
 const lib = process.argv[2]
-if (!['ours', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
+if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
 
 let echoed = 0
 const errors = []
@@ -130,6 +135,59 @@ function startWs(httpServer) {
   }
 }
 
+function startOrig(httpServer) {
+  const { Watershed } = require('watershed')
+  const shed = new Watershed({ maxMessageSize: MAX_MESSAGE })
+  const conns = new Set()
+  clients = conns
+  httpServer.on('upgrade', (req, socket, head) => {
+    let wsc
+    try {
+      wsc = shed.accept(req, socket, head)
+    } catch (ex) {
+      noteError(ex)
+      return socket.end()
+    }
+    conns.add(wsc)
+    wsc.on('error', noteError)
+    wsc.on('end', () => conns.delete(wsc))
+    wsc.on('text', (text) => {
+      echoed++
+      wsc.send(text)
+    })
+    wsc.on('binary', (binary) => {
+      echoed++
+      wsc.send(binary)
+    })
+  })
+  return {
+    /** send() until it returns false, then wait for the connection's 'drain' (on its duplex). */
+    broadcast(messages) {
+      return Promise.all(
+        [...conns].map(
+          (wsc) =>
+            new Promise((resolve, reject) => {
+              let i = 0
+              const onEnd = () => reject(new Error('a client closed during the broadcast'))
+              wsc.once('end', onEnd)
+              const pump = () => {
+                while (i < messages.length) {
+                  if (!wsc.send(messages[i++])) {
+                    wsc.duplex.once('drain', pump)
+                    return
+                  }
+                }
+                wsc.off('end', onEnd)
+                resolve()
+              }
+              pump()
+            }),
+        ),
+      )
+    },
+  }
+}
+
 function startRaw() {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true)
@@ -197,7 +255,7 @@ if (lib === 'raw') {
   server = app.server
 } else {
   server = http.createServer((req, res) => res.end('websocket only\n'))
-  app = lib === 'ours' ? startOurs(server) : startWs(server)
+  app = { ours: startOurs, orig: startOrig, ws: startWs }[lib](server)
 }
 server.on('error', noteError)
 serveCommands(commands)

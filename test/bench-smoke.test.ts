@@ -1,8 +1,9 @@
 /**
  * The benchmark suite (bench/run.js) in smoke mode: every workload with tiny
  * counts and one round, server and client in their own processes, every
- * message verified. It must exit 0 and print every workload's table. No
- * figure is judged here: timings on a loaded test machine mean nothing.
+ * message verified, for the streams API, the original API, ws and raw TCP. It
+ * must exit 0 and print every workload's table, and the original API's table
+ * after it. No figure is judged here: timings on a loaded test machine mean nothing.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -50,14 +51,37 @@ function runSmoke(): Promise<Finished> {
   })
 }
 
-/** Each workload's title line starts so, and its table's first column header is given. */
+/**
+ * Each workload's title line starts so, and its table's first column header
+ * is given; `orig`: rows of the original API's table that follows it (smoke
+ * mode runs the original API wherever it can).
+ */
 const WORKLOADS = [
-  { title: 'a. Sequential roundtrip echo', header: 'message', rows: ['64 B × 50 text', '64 B × 50 binary', '1 MiB × 20 text', '1 MiB × 20 binary'] },
-  { title: 'b. Pipelined echo', header: 'message', rows: ['2,000 × 64 B', '500 × 1 KiB'] },
-  { title: 'c. Fan-out', header: 'workload', rows: ['20 clients × 20 × 1 KiB'] },
-  { title: 'd. Idle connections', header: 'metric', rows: ['handshakes/s while opening', 'server RSS per connection (bytes)'] },
-  { title: 'e. One 4 MiB binary message echoed', header: 'metric', rows: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'] },
+  {
+    title: 'a. Sequential roundtrip echo',
+    header: 'message',
+    rows: ['64 B × 50 text', '64 B × 50 binary', '64 B × 50 text as strings', '1 MiB × 20 text', '1 MiB × 20 binary', '1 MiB × 20 text as strings'],
+    orig: ['64 B × 50 binary', '64 B × 50 text as strings', '1 MiB × 20 binary', '1 MiB × 20 text as strings'],
+  },
+  // Not run for the original API (two original-API peers stall in a pipelined echo): a line says so.
+  { title: 'b. Pipelined echo', header: 'message', rows: ['2,000 × 64 B', '500 × 1 KiB'], orig: null },
+  { title: 'c. Fan-out', header: 'workload', rows: ['20 clients × 20 × 1 KiB'], orig: ['20 clients × 20 × 1 KiB'] },
+  {
+    title: 'd. Idle connections',
+    header: 'metric',
+    rows: ['handshakes/s while opening', 'server RSS per connection (bytes)'],
+    orig: ['handshakes/s while opening', 'server RSS per connection (bytes)'],
+  },
+  {
+    title: 'e. One 4 MiB binary message echoed',
+    header: 'metric',
+    rows: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'],
+    orig: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'],
+  },
 ]
+
+/** The original API's table: its title line starts so. */
+const ORIG_TITLE = 'Original API (orig)'
 
 if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) {
   t.fail('dist/index.js is missing: the benchmark loads the built package. Run `npm run build` first (`npm test` does).')
@@ -89,6 +113,24 @@ if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) {
         // Both libraries were measured: no empty cell in the ws and ours columns.
         const cells = (line ?? '').slice(row.length).trim().split(/\s{2,}/)
         t.ok(cells.length >= 3 && cells[0] !== '–' && cells[1] !== '–', `${workload.title}, ${row}: figures for ws and ours`, { line })
+      }
+
+      // The original API's table: right after the target line, up to the next blank line.
+      t.ok(lines[end + 1] === '' && lines[end + 2]?.startsWith(ORIG_TITLE), `${workload.title}: the original API's table follows`, { found: lines.slice(end, end + 3) })
+      if (workload.orig === null) {
+        t.match(lines[end + 2] ?? '', /^Original API \(orig\): not run on this workload: ./, `${workload.title}: says why the original API is not run`)
+        continue
+      }
+      const origEnd = lines.findIndex((line, i) => i > end + 2 && line === '')
+      const orig = lines.slice(end + 3, origEnd === -1 ? undefined : origEnd)
+      t.ok(orig[0]?.startsWith(workload.header), `${workload.title}, original API: the header row`, { orig })
+      t.match(orig[1] ?? '', /^-+( +-+)+$/, `${workload.title}, original API: the rule under the header`)
+      for (const row of workload.orig) {
+        const line = orig.find((l) => l.startsWith(row))
+        t.ok(line, `${workload.title}, original API: a row for ${row}`, { orig })
+        // Columns: orig, ours, orig/ours, orig/ours by round, ws, ...: all three libraries measured.
+        const cells = (line ?? '').slice(row.length).trim().split(/\s{2,}/)
+        t.ok(cells.length >= 5 && cells[0] !== '–' && cells[1] !== '–' && cells[2] !== '–' && cells[4] !== '–', `${workload.title}, original API, ${row}: figures for orig, ours and ws`, { line })
       }
     }
   })
