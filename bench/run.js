@@ -47,8 +47,7 @@
  *      the server's RSS and heapUsed per connection after gc()
  *   e  one 256 MiB binary message echoed: wall time and the server's peak RSS
  *
- * orig runs on c-e too with BENCH_ORIG=all (and in smoke mode); never on b,
- * where two original-API peers stall (see ORIG_PIPELINE_STALL).
+ * orig runs on b-e too with BENCH_ORIG=all (and in smoke mode).
  *
  * The children: bench/server.js and bench/client.js; shared code in
  * bench/common.js. Exit status 0 only if every workload completed with every
@@ -363,17 +362,6 @@ function bigRun(cfg) {
 }
 
 const sizeLabel = (size) => (size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`)
-/**
- * Why workload b does not run orig: with the original API at both ends, a
- * pipelined echo stops for good once more bytes are in flight than the
- * socket buffers hold (some 8 MB here; the smoke counts fit, the full ones
- * do not), because that API stops reading a connection while its send() is
- * backed up, at both ends at once (bench/findings.md).
- */
-const ORIG_PIPELINE_STALL =
-  'a pipelined echo between two original-API peers stalls once the socket buffers are full ' +
-  '(each stops reading while its own send() is backed up); see bench/findings.md'
-
 /** The libraries of a row: raw TCP and the original API only where asked for (and in LIBS). */
 const wsLibs = (withRaw, withOrig = ORIG_BEYOND_A) => LIBS.filter((lib) => (lib !== 'raw' || withRaw) && (lib !== 'orig' || withOrig))
 
@@ -406,10 +394,9 @@ function workloads() {
     title: 'b. Pipelined echo, as fast as backpressure allows (binary)',
     unit: 'messages/s',
     target: 'ours/ws ≥ 1.2 at 64 B',
-    origSkip: ORIG_PIPELINE_STALL,
     configs: pipelined.map(([size, count]) => {
       const cfg = { key: `${sizeLabel(size)}`, size, count, warmup: SMOKE ? 50 : Math.round(count / 10) }
-      return { ...cfg, libs: wsLibs(true, false), rawFrom: cfg.key, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
+      return { ...cfg, libs: wsLibs(true), rawFrom: cfg.key, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)}` }
     }),
   })
   const fan = SMOKE ? { clients: 20, perClient: 20, warmup: 2 } : { clients: 500, perClient: 200, warmup: 10 }
@@ -619,7 +606,6 @@ function fmtRatioStat(s) {
 function renderOrig(w, results, markdown) {
   const get = (cfg, lib) => results[w.id]?.[cfg.key]?.[lib] ?? []
   const cfgs = w.configs.filter((cfg) => get(cfg, 'orig').length > 0)
-  if (w.origSkip && LIBS.includes('orig') && ORIG_BEYOND_A) return `Original API (orig): not run on this workload: ${w.origSkip}.`
   if (cfgs.length === 0) return null
   const rows = []
   const items = []
@@ -946,8 +932,7 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '  documented one: `shed.generateKey()`, `http.request` with the upgrade headers, `shed.connect(res, socket, head,',
     '  wskey)`, messages from `\'text\'` and `\'binary\'`. Its text is always a string, so it runs on the binary and "as',
     '  strings" rows. Its fan-out server (c) calls `send()` until it returns `false`, then waits for `wsc.duplex`\'s',
-    '  `\'drain\'`. By default it runs on the 64 B and 1 MiB roundtrip rows (`BENCH_ORIG=all`: every row of a, c, d',
-    '  and e; never b, where two original-API peers stall once the socket buffers are full).',
+    '  `\'drain\'`. By default it runs on the 64 B and 1 MiB roundtrip rows (`BENCH_ORIG=all`: every row of a to e).',
     '- **Echo servers.** watershed: `ws.on(\'data\', (m) => ws.write(m))`; ws: `ws.on(\'message\', (m, isBinary) =>',
     '  ws.send(m, { binary: isBinary }))`. Text rows: both libraries hand the server and the client a text message as',
     '  its bytes (validated as UTF-8), as ws always does and watershed does with `textAsBytes`; both clients send',
