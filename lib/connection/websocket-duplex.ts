@@ -13,7 +13,7 @@
  * error is emitted after the messages that arrived before it have been read.
  */
 import type { Socket } from 'node:net'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { Duplex } from '../stages/streams'
 import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
 import { ControlFrame } from '../protocol/control-frame'
@@ -148,6 +148,12 @@ export class WebSocketDuplex extends Duplex {
   readonly #decoder: FrameDecoder
   readonly #assembler: MessageAssembler
   readonly #encoder: FrameEncoder
+  /**
+   * Where everything we send is written, messages and control frames alike,
+   * so that nothing overtakes what was written before it: the encoder, or a
+   * compression stage in front of it.
+   */
+  readonly #outbound: Writable
   readonly #gate: DrainGate
   readonly #closeTimeout: number
   readonly #autoPong: boolean
@@ -235,8 +241,9 @@ export class WebSocketDuplex extends Duplex {
     this.#assembler.on('data', this.#onItem)
     setImmediate(() => this._read())
     this.#assembler.on('end', this.#onInboundEnd)
+    this.#outbound = this.#encoder
     this.#encoder.on('error', this.#onStageError)
-    this.#encoder.on('drain', this.#onEncoderDrain)
+    this.#outbound.on('drain', this.#onOutboundDrain)
     socket.on('end', this.#onSocketEnd)
     socket.on('error', this.#onSocketError)
     socket.on('close', this.#onSocketClose)
@@ -341,7 +348,7 @@ export class WebSocketDuplex extends Duplex {
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
     if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
-    if (this.#encoder.write(message)) callback()
+    if (this.#outbound.write(message)) callback()
     else {
       this.#pendingWrite = callback
       this.#pendingTaken = true
@@ -416,13 +423,13 @@ export class WebSocketDuplex extends Duplex {
     if (!(payload instanceof Uint8Array)) throw new TypeError('control payload must be a string or Uint8Array')
     if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('control payload over 125 bytes')
     if (this.#closeSent || this.#error || this.destroyed) return false
-    return this.#encoder.write({ opcode, payload })
+    return this.#outbound.write({ opcode, payload })
   }
 
   #writeClose(payload: Buffer): void {
     this.#closeSent = true
     this.#heartbeat?.stop()
-    this.#encoder.write({ opcode: Opcode.CLOSE, payload })
+    this.#outbound.write({ opcode: Opcode.CLOSE, payload })
     this.#afterCloseStep()
   }
 
@@ -430,7 +437,7 @@ export class WebSocketDuplex extends Duplex {
   #afterCloseStep(): void {
     if (this.#closeSent && this.#closeReceived) {
       // The server closes TCP first (section 7.1.1); the client waits for it.
-      if (this.role === 'server' || this.socket.readableEnded) this.#encoder.end()
+      if (this.role === 'server' || this.socket.readableEnded) this.#outbound.end()
     }
     this.#armCloseTimer()
   }
@@ -463,15 +470,15 @@ export class WebSocketDuplex extends Duplex {
 
   #queuePong(payload: Buffer): void {
     // A peer that pings without reading cannot grow our queue: one pong waits, the newest.
-    if (this.#encoder.writableNeedDrain) this.#pendingPong = payload
-    else this.#encoder.write({ opcode: Opcode.PONG, payload })
+    if (this.#outbound.writableNeedDrain) this.#pendingPong = payload
+    else this.#outbound.write({ opcode: Opcode.PONG, payload })
   }
 
   #heartbeatPing(): void {
     // While our side is backed up a ping would only queue behind it (one per
     // round, without end); the round still judges the peer by what arrives.
-    if (this.#closeSent || this.#error || this.#encoder.writableNeedDrain) return
-    this.#encoder.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
+    if (this.#closeSent || this.#error || this.#outbound.writableNeedDrain) return
+    this.#outbound.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
   }
 
   /** No sign of life: nobody is there to read a CLOSE, so the TCP connection is dropped (1006). */
@@ -480,10 +487,10 @@ export class WebSocketDuplex extends Duplex {
     this.socket.destroy()
   }
 
-  readonly #onEncoderDrain = (): void => {
+  readonly #onOutboundDrain = (): void => {
     const payload = this.#pendingPong
     this.#pendingPong = null
-    if (payload && !this.#closeSent) this.#encoder.write({ opcode: Opcode.PONG, payload })
+    if (payload && !this.#closeSent) this.#outbound.write({ opcode: Opcode.PONG, payload })
     const pending = this.#pendingWrite
     if (pending && !this.#error) {
       this.#pendingWrite = null
@@ -512,13 +519,13 @@ export class WebSocketDuplex extends Duplex {
     // reader has had every message; close our side too.
     this.#disconnect(null)
     this.#endReadable()
-    this.#encoder.end()
+    this.#outbound.end()
   }
 
   readonly #onSocketEnd = (): void => {
     // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
     // perhaps) decide what follows, unless there is nothing left to say.
-    if (this.#error || (this.#closeSent && this.#closeReceived)) this.#encoder.end()
+    if (this.#error || (this.#closeSent && this.#closeReceived)) this.#outbound.end()
     // What is still in the pipeline may wait for a reader: bound that wait, as for a CLOSE.
     else this.#armCloseTimer()
   }
@@ -543,10 +550,10 @@ export class WebSocketDuplex extends Duplex {
     const status = (error as { status?: unknown }).status
     if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
       this.#closeSent = true
-      this.#encoder.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
+      this.#outbound.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
     }
     // The server closes TCP at once; a client waits for the server to (section 7.1.1).
-    if (this.role === 'server' || this.socket.readableEnded) this.#encoder.end()
+    if (this.role === 'server' || this.socket.readableEnded) this.#outbound.end()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
     if (this.#settled) this.#gate.hold(() => this.destroy(error))
