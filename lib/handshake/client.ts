@@ -8,6 +8,7 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from '../protocol/errors'
+import { acceptDeflateResponse } from './extensions'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
@@ -136,9 +137,8 @@ function checkResponse(
       throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
     }
   }
-  if (res.headers['sec-websocket-extensions'] !== undefined) {
-    throw new HandshakeError('WS_ERR_HANDSHAKE', 'server chose an extension, and none was offered')
-  }
+  // No extension is offered yet: any the server names fails the connection (RFC 6455 section 4.1).
+  acceptDeflateResponse(res.headers['sec-websocket-extensions'], undefined)
   return chosen ?? null
 }
 

@@ -54,7 +54,7 @@ t.test('an extension that was not offered is refused', async (t) => {
   const server = await hostile(t, (request) => {
     request.socket.write(switchingProtocols(request, ['Sec-WebSocket-Extensions: permessage-deflate']))
   })
-  await refused(t, server, 'WS_ERR_HANDSHAKE')
+  await refused(t, server, 'WS_ERR_INVALID_EXTENSION')
 })
 
 t.test('a response with thousands of headers', async (t) => {

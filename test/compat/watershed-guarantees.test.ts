@@ -379,12 +379,12 @@ t.test('accept() with a head that is not a Buffer', async (t) => {
 })
 
 t.test('the client does not take what it did not offer', async (t) => {
-  const answers: Array<[string, Record<string, string>, string[]]> = [
-    ['a subprotocol other than the one offered', { 'Sec-WebSocket-Protocol': 'chat' }, ['Sec-WebSocket-Protocol: evil']],
-    ['a subprotocol when none was offered', {}, ['Sec-WebSocket-Protocol: evil']],
-    ['an extension when none was offered', {}, ['Sec-WebSocket-Extensions: permessage-deflate']],
+  const answers: Array<[string, Record<string, string>, string[], string]> = [
+    ['a subprotocol other than the one offered', { 'Sec-WebSocket-Protocol': 'chat' }, ['Sec-WebSocket-Protocol: evil'], 'WS_ERR_HANDSHAKE'],
+    ['a subprotocol when none was offered', {}, ['Sec-WebSocket-Protocol: evil'], 'WS_ERR_HANDSHAKE'],
+    ['an extension when none was offered', {}, ['Sec-WebSocket-Extensions: permessage-deflate'], 'WS_ERR_INVALID_EXTENSION'],
   ]
-  for (const [what, offer, lines] of answers) {
+  for (const [what, offer, lines, code] of answers) {
     t.test(`connect() throws on ${what}, and the socket is destroyed`, async (t) => {
       const server = await craftedServer((request) => request.socket.write(switchingProtocols(request, lines)))
       t.teardown(() => server.close())
@@ -393,7 +393,7 @@ t.test('the client does not take what it did not offer', async (t) => {
         (e: unknown) => e,
       )
       t.type(error, HandshakeError)
-      t.equal((error as HandshakeError).code, 'WS_ERR_HANDSHAKE')
+      t.equal((error as HandshakeError).code, code)
       await within(new Promise<void>((resolve) => {
         const peer = server.requests[0].socket
         if (peer.destroyed || peer.readableEnded) resolve()
