@@ -25,6 +25,9 @@ import { CloseStatus, WebSocketError } from '../protocol/errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from '../protocol/frame'
 import { FrameDecoder } from '../stages/frame-decoder'
 import { FrameEncoder } from '../stages/frame-encoder'
+import { Deflate } from '../stages/deflate'
+import { Inflate } from '../stages/inflate'
+import type { PerMessageDeflateParams } from '../protocol/permessage-deflate'
 import { Heartbeat, type HeartbeatSetting } from './heartbeat'
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
 import { type AssembledItem, MessageAssembler } from '../stages/message-assembler'
@@ -76,6 +79,19 @@ export interface WebSocketDuplexOptions {
   readableHighWaterMark?: number
   /** Bytes buffered on the write side before write() returns false. Default 16 KiB. */
   writableHighWaterMark?: number
+  /**
+   * permessage-deflate as the handshake settled it (set by accept() and
+   * connect(), not by hand): the agreed parameters, and the compressor's
+   * level, memLevel and threshold. Absent: no compression stages at all.
+   */
+  compression?: Compression
+}
+
+/** The negotiated permessage-deflate parameters with the compressor's settings. */
+export interface Compression extends PerMessageDeflateParams {
+  level?: number
+  memLevel?: number
+  threshold?: number
 }
 
 export type WebSocketMessage = string | Buffer
@@ -146,6 +162,9 @@ export class WebSocketDuplex extends Duplex {
   readonly protocol: string | null
 
   readonly #decoder: FrameDecoder
+  /** permessage-deflate's stages, present only when it was negotiated. */
+  readonly #inflate: Inflate | null
+  readonly #deflate: Deflate | null
   readonly #assembler: MessageAssembler
   readonly #encoder: FrameEncoder
   /**
@@ -213,10 +232,19 @@ export class WebSocketDuplex extends Duplex {
     this.on('unpipe', this.#onUnpipe)
 
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
+    const compression = options.compression
     this.#decoder = new FrameDecoder({
       role: this.role,
       maxPayload: Math.min(maxMessageSize, options.maxFrameSize ?? maxMessageSize),
+      // RFC 7692 section 6: RSV1 marks a compressed message, once the extension is negotiated.
+      allowRsv1: compression !== undefined,
     })
+    this.#inflate = compression
+      ? new Inflate({ ...compression, role: this.role, maxMessageSize, maxFragments: options.maxFragments })
+      : null
+    this.#deflate = compression
+      ? new Deflate({ ...compression, role: this.role, writableHighWaterMark: 2 })
+      : null
     this.#assembler = new MessageAssembler({
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
@@ -241,8 +269,11 @@ export class WebSocketDuplex extends Duplex {
     this.#assembler.on('data', this.#onItem)
     setImmediate(() => this._read())
     this.#assembler.on('end', this.#onInboundEnd)
-    this.#outbound = this.#encoder
+    this.#outbound = this.#deflate ?? this.#encoder
     this.#encoder.on('error', this.#onStageError)
+    // An inflate failure is the peer's, like the decoder's: after what came before it.
+    this.#inflate?.on('error', this.#onDecoderError)
+    this.#deflate?.on('error', this.#onStageError)
     this.#outbound.on('drain', this.#onOutboundDrain)
     socket.on('end', this.#onSocketEnd)
     socket.on('error', this.#onSocketError)
@@ -255,7 +286,13 @@ export class WebSocketDuplex extends Duplex {
     socket.allowHalfOpen = true
     if (options.head && options.head.length > 0) this.#decoder.write(options.head)
     this.#unpipeSocket = forward(socket, this.#decoder)
-    forward(this.#decoder, this.#assembler)
+    if (this.#inflate) {
+      forward(this.#decoder, this.#inflate)
+      forward(this.#inflate, this.#assembler)
+    } else {
+      forward(this.#decoder, this.#assembler)
+    }
+    if (this.#deflate) forward(this.#deflate, this.#encoder)
     // Ending the encoder ends the TCP connection, after the bytes before it.
     this.#unpipeEncoder = pipeCorked(this.#encoder, socket)
     this.#heartbeat = options.heartbeat === undefined
@@ -378,6 +415,9 @@ export class WebSocketDuplex extends Duplex {
     this.#heartbeat?.stop()
     this.#detach()
     this.#assembler.off('data', this.#onItem)
+    // zlib contexts are freed now, not when the garbage collector gets to them.
+    this.#inflate?.destroy()
+    this.#deflate?.destroy()
     if (!this.socket.destroyed) this.socket.destroy()
     // A held callback is called now: as a success if the encoder had taken
     // the message (like every other), with an error if it never did.

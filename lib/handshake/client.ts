@@ -8,16 +8,17 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from '../protocol/errors'
-import { acceptDeflateResponse } from './extensions'
+import { acceptDeflateResponse, deflateOffer } from './extensions'
+import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
 import { upgradeRequestOn } from './upgrade-requests'
-import { WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import { type Compression, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
-export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
+export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression'> {
   /**
    * The subprotocols the request offered, so that a choice outside them is
    * refused. Not given: the server's choice is taken as it is.
@@ -27,6 +28,12 @@ export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role
   raw?: boolean
   /** Most header fields accepted in the 101 response. Default 128. */
   maxResponseHeaders?: number
+  /**
+   * permessage-deflate (RFC 7692): `true` or settings to offer it
+   * (`connect()`), and the compressor's settings when the server accepts.
+   * Default off. (`clientFromUpgrade()` takes what the request offered.)
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions
 }
 
 export interface ConnectOptions extends ClientUpgradeOptions {
@@ -72,8 +79,22 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
+  return completeClient(res, socket, head, key, options, requestedExtensions(socket))
+}
+
+/** The client side after the 101, given the Sec-WebSocket-Extensions the request offered. */
+function completeClient(
+  res: IncomingMessage,
+  socket: NodeDuplex,
+  head: Buffer,
+  key: string,
+  options: ClientUpgradeOptions,
+  offeredExtensions: string | undefined,
+): WebSocketDuplex | Socket {
   validateClientOptions(options)
-  const protocol = checkResponse(res, key, options.protocols ?? requestedProtocols(socket), options.maxResponseHeaders)
+  const { protocol, compression } = checkResponse(
+    res, key, options.protocols ?? requestedProtocols(socket), offeredExtensions, options.maxResponseHeaders, options.perMessageDeflate,
+  )
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -81,8 +102,15 @@ export function clientFromUpgrade(
     tcp.allowHalfOpen = true
     return tcp
   }
-  const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head })
+  const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression })
+}
+
+/** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
+function requestedExtensions(socket: NodeDuplex): string | undefined {
+  const header = upgradeRequestOn(socket)?.getHeader('sec-websocket-extensions')
+  if (header === undefined) return undefined
+  return Array.isArray(header) ? header.join(', ') : String(header)
 }
 
 /**
@@ -110,8 +138,10 @@ function checkResponse(
   res: IncomingMessage,
   key: string,
   offered: string | readonly string[] | undefined,
+  offeredExtensions: string | undefined,
   maxHeaders = DEFAULT_MAX_RESPONSE_HEADERS,
-): string | null {
+  deflateSetting?: boolean | PerMessageDeflateOptions,
+): { protocol: string | null; compression: Compression | undefined } {
   // Node keeps at most maxHeadersCount fields (the request asks for one more
   // than the limit, so that going over shows); for a response handed to
   // clientFromUpgrade, all of them.
@@ -137,9 +167,11 @@ function checkResponse(
       throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
     }
   }
-  // No extension is offered yet: any the server names fails the connection (RFC 6455 section 4.1).
-  acceptDeflateResponse(res.headers['sec-websocket-extensions'], undefined)
-  return chosen ?? null
+  // An extension or parameter that was not offered fails the connection (RFC 6455 section 4.1).
+  const agreed = acceptDeflateResponse(res.headers['sec-websocket-extensions'], offeredExtensions)
+  if (agreed === null) return { protocol: chosen ?? null, compression: undefined }
+  const { level, memLevel, threshold } = typeof deflateSetting === 'object' ? deflateSetting : ({} as PerMessageDeflateOptions)
+  return { protocol: chosen ?? null, compression: { ...agreed, level, memLevel, threshold } }
 }
 
 export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
@@ -169,6 +201,10 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
       'Sec-WebSocket-Version': '13',
     })
     if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
+    if (options.perMessageDeflate) {
+      headers['Sec-WebSocket-Extensions'] = deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
+    }
+    const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
     const signal = options.signal
     signal?.throwIfAborted()
 
@@ -198,7 +234,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     request.on('upgrade', (res, socket: Socket, head: Buffer) => {
       done()
       try {
-        resolve(clientFromUpgrade(res, socket, head, key, { ...options, protocols }))
+        resolve(completeClient(res, socket, head, key, { ...options, protocols }, offeredExtensions))
       } catch (error) {
         socket.destroy()
         reject(error)
@@ -208,7 +244,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     request.on('response', (res) => {
       let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
       try {
-        checkResponse(res, key, protocols, maxHeaders)
+        checkResponse(res, key, protocols, offeredExtensions, maxHeaders)
       } catch (error) {
         failure = error
       }

@@ -6,6 +6,7 @@
 import { connectionOptions } from '../connection/options'
 import { type Bag, boolean, count, delay, object, strings } from '../protocol/option-checks'
 import type { ConnectOptions } from './client'
+import { validatePerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { isToken } from './header-tokens'
 import type { AcceptOptions } from './server'
 
@@ -38,6 +39,7 @@ export function validateAcceptOptions(options: AcceptOptions): void {
   if (bag.protocols !== undefined && typeof bag.protocols !== 'function') strings(bag.protocols, 'protocols')
   boolean(bag, 'raw')
   headers(bag, 'headers', RESPONSE_HANDSHAKE_HEADERS)
+  validatePerMessageDeflateOptions(bag.perMessageDeflate)
 }
 
 /** Checks the options of connect() and clientFromUpgrade(); throws a TypeError or RangeError naming the first bad one. */
@@ -48,6 +50,7 @@ export function validateClientOptions(options: ConnectOptions): void {
   if (bag.protocols !== undefined && typeof bag.protocols !== 'string') strings(bag.protocols, 'protocols')
   boolean(bag, 'raw')
   count(bag, 'maxResponseHeaders')
+  validatePerMessageDeflateOptions(bag.perMessageDeflate)
   count(bag, 'maxResponseHeaderSize')
   delay(bag, 'handshakeTimeout', false)
   // connect() leaves out the handshake's own headers, as documented; the rest must be sendable.

@@ -10,13 +10,20 @@ import { HandshakeError } from '../protocol/errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, isValidKey } from './key'
 import { validateAcceptOptions } from './options'
-import { WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import { type Compression, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
+import { acceptDeflateOffer, parseExtensions } from './extensions'
 import type { Socket } from 'node:net'
 
 /** Picks one of the subprotocols the client offered, or none. */
 export type ProtocolSelector = (offered: readonly string[], req: IncomingMessage) => string | null | undefined
 
-export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head'> {
+export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression'> {
+  /**
+   * permessage-deflate (RFC 7692): `true` or settings to accept a client's
+   * offer (the first acceptable one). Default off.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions
   /**
    * Supported subprotocols, case-sensitive: the first one the client offered
    * that is in this list is chosen. Or a function that chooses.
@@ -84,6 +91,21 @@ function selectProtocol(
   return offered.find((name) => supported.includes(name)) ?? null
 }
 
+/** The answer to the client's permessage-deflate offers, and the settings that follow from it; none when off or declined. */
+function negotiateCompression(
+  req: IncomingMessage,
+  setting: AcceptOptions['perMessageDeflate'],
+): { response: string; settings: Compression } | undefined {
+  if (!setting) return undefined
+  const options = setting === true ? {} : setting
+  const offers = parseExtensions(req.headers['sec-websocket-extensions'])
+  if (offers === null) throw new HandshakeError('WS_ERR_INVALID_EXTENSION', 'invalid Sec-WebSocket-Extensions header')
+  const accepted = acceptDeflateOffer(offers, options)
+  if (accepted === null) return undefined
+  const { level, memLevel, threshold } = options
+  return { response: accepted.response, settings: { ...accepted.config, level, memLevel, threshold } }
+}
+
 function headerLines(headers: Record<string, string>): string {
   let lines = ''
   for (const [name, value] of Object.entries(headers)) {
@@ -121,6 +143,9 @@ export function accept(
     'Connection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${acceptKey(upgrade.key)}\r\n`
   if (protocol !== null) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`
+  // A byte-level proxy passes frames on as they are: it negotiates nothing it would have to undo.
+  const compression = options.raw ? undefined : negotiateCompression(req, options.perMessageDeflate)
+  if (compression) response += `Sec-WebSocket-Extensions: ${compression.response}\r\n`
   if (options.headers) response += headerLines(options.headers)
   socket.write(response + '\r\n')
 
@@ -129,8 +154,8 @@ export function accept(
     if (head.length > 0) tcp.unshift(head)
     return tcp
   }
-  const { protocols: _protocols, raw: _raw, headers: _headers, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'server', protocol, head })
+  const { protocols: _protocols, raw: _raw, headers: _headers, perMessageDeflate: _pmd, ...duplexOptions } = options
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'server', protocol, head, compression: compression?.settings })
 }
 
 /**

@@ -33,6 +33,8 @@ export type WebSocketErrorCode =
   | 'WS_ERR_UNEXPECTED_CONTINUATION'
   | 'WS_ERR_EXPECTED_CONTINUATION'
   | 'WS_ERR_INVALID_UTF8'
+  | 'WS_ERR_INVALID_COMPRESSED_DATA'
+  | 'WS_ERR_COMPRESSION_FAILED'
   | 'WS_ERR_INVALID_CLOSE_CODE'
   | 'WS_ERR_INVALID_CLOSE_PAYLOAD'
   | 'WS_ERR_ABNORMAL_CLOSURE'
@@ -92,3 +94,13 @@ export const tooBig = (code: WebSocketErrorCode, message: string) =>
 
 export const invalidUtf8 = () =>
   new WebSocketError('WS_ERR_INVALID_UTF8', CloseStatus.INVALID_PAYLOAD, 'invalid UTF-8 in text message')
+
+/**
+ * A compressed message that does not inflate: the connection fails. RFC
+ * 7692 names no status for it; 1007 is RFC 6455's for "data within a
+ * message that was not consistent with the type of the message" (a message
+ * marked compressed that is not DEFLATE data is that), and it is what ws
+ * sends for the same fault.
+ */
+export const invalidCompressedData = (detail: string) =>
+  new WebSocketError('WS_ERR_INVALID_COMPRESSED_DATA', CloseStatus.INVALID_PAYLOAD, `invalid compressed data: ${detail}`)
