@@ -1,14 +1,24 @@
 /**
  * watershed: a streams-first RFC 6455 WebSocket library.
  *
- * socket → FrameDecoder → MessageAssembler → WebSocketDuplex (read side)
- * WebSocketDuplex (write side) → FrameEncoder → socket
+ * socket → FrameDecoder → [Inflate] → MessageAssembler → WebSocketDuplex (read side)
+ * WebSocketDuplex (write side) → [Deflate] → FrameEncoder → socket
+ * (the bracketed stages only when permessage-deflate was negotiated)
  */
 export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents } from './compat/watershed'
 export { WebSocketDuplex, type WebSocketDuplexOptions, type WebSocketMessage, type WebSocketDuplexEvents } from './connection/websocket-duplex'
 export { FrameDecoder, type FrameDecoderOptions } from './stages/frame-decoder'
 export { MessageAssembler, type MessageAssemblerOptions, type AssembledItem } from './stages/message-assembler'
 export { FrameEncoder, type FrameEncoderOptions, type Outbound } from './stages/frame-encoder'
+export { Inflate, type InflateOptions } from './stages/inflate'
+export { Deflate, type DeflateOptions, type DeflateMessage } from './stages/deflate'
+export { ZlibQueue, setZlibConcurrency, zlibConcurrency } from './stages/zlib-queue'
+export {
+  type PerMessageDeflate,
+  type PerMessageDeflateOptions,
+  type PerMessageDeflateParams,
+} from './protocol/permessage-deflate'
+export { parseExtensions, acceptDeflateOffer, deflateOffer, acceptDeflateResponse, type ExtensionOffer } from './handshake/extensions'
 export { ControlFrame, type ControlType } from './protocol/control-frame'
 export { type HeartbeatOptions, type HeartbeatSetting } from './connection/heartbeat'
 export { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions, type ProtocolSelector } from './handshake/server'

@@ -19,6 +19,7 @@ import { clientFromUpgrade, type ClientUpgradeOptions } from '../handshake/clien
 import { HandshakeError } from '../protocol/errors'
 import { generateKey } from '../handshake/key'
 import { validateDuplexOptions } from '../connection/options'
+import { type PerMessageDeflateOptions, validatePerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { accept, rejectUpgrade, type AcceptOptions } from '../handshake/server'
 import { watchUpgradeRequests } from '../handshake/upgrade-requests'
 import type { WebSocketDuplex, WebSocketDuplexOptions } from '../connection/websocket-duplex'
@@ -53,7 +54,10 @@ export type WatershedOptions = Pick<
   | 'heartbeat'
   | 'readableHighWaterMark'
   | 'writableHighWaterMark'
->
+> & {
+  /** permessage-deflate: accept a client's offer (accept()); take what the request offered (connect()). Default off. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions
+}
 
 const OPTION_NAMES: ReadonlyArray<keyof WatershedOptions> = [
   'maxMessageSize',
@@ -64,6 +68,7 @@ const OPTION_NAMES: ReadonlyArray<keyof WatershedOptions> = [
   'heartbeat',
   'readableHighWaterMark',
   'writableHighWaterMark',
+  'perMessageDeflate',
 ]
 
 /** 'end' arguments: the code's name (or the number, for codes without one), the reason, the number. */
@@ -213,6 +218,7 @@ export class Watershed {
 
   constructor(options: WatershedOptions = {}) {
     validateDuplexOptions(options)
+    validatePerMessageDeflateOptions(options.perMessageDeflate)
     // Requests made before the first generateKey() are noted too.
     watchUpgradeRequests()
     // Messages are handed to listeners as they come; the read buffer only

@@ -1,0 +1,148 @@
+/**
+ * permessage-deflate over real connections: negotiated with ws (both roles,
+ * with and without context takeover), undici's WebSocket (Chromium's offer),
+ * and the original API; RSV1 seen on the wire; a compressed message that
+ * would inflate far past maxMessageSize fails 1009 with little memory.
+ */
+import { constants, inflateRawSync } from 'node:zlib'
+import t, { type Test } from 'tap'
+import { WebSocket as UndiciWebSocket } from 'undici'
+import WebSocket, { WebSocketServer as WsServer } from 'ws'
+import { connect } from '../../lib/handshake/client'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
+import { Watershed, type WatershedConnection } from '../../lib/compat/watershed'
+import { clientFrame } from '../helpers/frames'
+import { TAIL, prose, zlibCompress } from '../helpers/compression'
+import { MiB, memorySampler } from '../helpers/memory'
+import { documentedServer } from '../helpers/original-api'
+import { serve } from '../helpers/ws-pair'
+import { rawConnect } from '../helpers/ws-raw'
+import { readBytes } from '../helpers/http-upgrade'
+import { nextEvent, until, within } from '../helpers/ws-wait'
+
+const JSON_TEXT = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] })))
+const MESSAGES: Array<string | Buffer> = ['small', JSON_TEXT, Buffer.alloc(4096, 7), prose(MiB), Buffer.from(prose(MiB))]
+
+const settings = [
+  ['context takeover', {}],
+  ['no context takeover', { serverNoContextTakeover: true, clientNoContextTakeover: true }],
+] as const
+
+/** Our echo server with compression on; its connections. */
+async function ourEchoServer(t: Test, perMessageDeflate: object | boolean = true) {
+  const connections: WebSocketDuplex[] = []
+  const listening = await serve({ perMessageDeflate, maxMessageSize: 4 * MiB }, (ws) => {
+    connections.push(ws)
+    ws.on('error', () => {})
+    ws.on('data', (message) => ws.write(message))
+  })
+  t.teardown(() => listening.close())
+  return { ...listening, connections }
+}
+
+const same = (a: unknown, b: unknown) =>
+  typeof a === 'string' ? a === b : Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b)
+
+for (const [what, options] of settings) {
+  t.test(`ws client -> our server, ${what}: negotiated, every message echoed`, async (t) => {
+    const server = await ourEchoServer(t, options)
+    const ws = new WebSocket(server.url, { perMessageDeflate: options })
+    t.teardown(() => ws.terminate())
+    await nextEvent(ws, 'open')
+    t.match(ws.extensions, /^permessage-deflate/, `ws sees it negotiated: ${ws.extensions}`)
+    const echoes: Array<string | Buffer> = []
+    ws.on('message', (data: Buffer, isBinary: boolean) => echoes.push(isBinary ? Buffer.from(data) : data.toString()))
+    for (const message of MESSAGES) ws.send(message)
+    await until(() => echoes.length === MESSAGES.length, 10_000, 'every echo')
+    t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
+  })
+
+  t.test(`our client -> ws server, ${what}: negotiated, every message echoed`, async (t) => {
+    const wss = new WsServer({ host: '127.0.0.1', port: 0, perMessageDeflate: { ...options, threshold: 0 } })
+    await nextEvent(wss, 'listening')
+    const peerExtensions: string[] = []
+    wss.on('connection', (peer) => {
+      peerExtensions.push(peer.extensions)
+      peer.on('message', (data: Buffer, isBinary: boolean) => peer.send(data, { binary: isBinary }))
+    })
+    t.teardown(() => new Promise<void>((resolve) => {
+      for (const c of wss.clients) c.terminate()
+      wss.close(() => resolve())
+    }))
+    const ws = await connect(`ws://127.0.0.1:${(wss.address() as { port: number }).port}/`, { perMessageDeflate: options, maxMessageSize: 4 * MiB })
+    t.teardown(() => ws.destroy())
+    t.match(peerExtensions[0], /^permessage-deflate/, 'ws server sees it negotiated')
+    const echoes: Array<string | Buffer> = []
+    ws.on('data', (message) => echoes.push(message))
+    for (const message of MESSAGES) ws.write(message)
+    await until(() => echoes.length === MESSAGES.length, 10_000, 'every echo')
+    t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
+  })
+}
+
+t.test("undici's WebSocket (the offer browsers send) -> our server", async (t) => {
+  const server = await ourEchoServer(t)
+  const ws = new UndiciWebSocket(server.url)
+  const opened = new Promise((resolve) => (ws.onopen = resolve))
+  await within(opened, 5000, 'open')
+  t.match(ws.extensions, /permessage-deflate/, `negotiated: ${ws.extensions}`)
+  const echo = new Promise<unknown>((resolve) => (ws.onmessage = (event) => resolve(event.data)))
+  ws.send(JSON_TEXT)
+  t.equal(await within(echo, 5000, 'echo'), JSON_TEXT)
+  ws.close()
+})
+
+t.test('RSV1 on the wire: a compressed message in, a compressed echo out', async (t) => {
+  const server = await ourEchoServer(t)
+  const raw = await rawConnect(server.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' })
+  t.teardown(() => raw.socket.destroy())
+  t.match(raw.response, /\r\nSec-WebSocket-Extensions: permessage-deflate\b/i, 'the 101 accepts it')
+  const compressed = zlibCompress(JSON_TEXT)
+  raw.socket.write(clientFrame({ opcode: 0x1, rsv: 4, payload: compressed }))
+  const header = await readBytes(raw.socket, 4)
+  t.equal(header[0], 0x80 | 0x40 | 0x1, 'FIN, RSV1, text')
+  t.equal(header[1], 126, 'a 16-bit length')
+  const payload = await readBytes(raw.socket, header.readUInt16BE(2))
+  t.equal(inflateRawSync(Buffer.concat([payload, TAIL]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), JSON_TEXT, 'it inflates to the message')
+})
+
+t.test('a message that would inflate past maxMessageSize fails 1009, holding little memory', async (t) => {
+  const connections: WebSocketDuplex[] = []
+  const listening = await serve({ perMessageDeflate: true, maxMessageSize: MiB }, (ws) => {
+    connections.push(ws)
+    ws.on('error', () => {})
+    ws.resume()
+  })
+  t.teardown(() => listening.close())
+  const raw = await rawConnect(listening.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' })
+  t.teardown(() => raw.socket.destroy())
+  const bomb = zlibCompress(Buffer.alloc(256 * MiB))
+  t.ok(bomb.length < 300 * 1024, `256 MiB of zeros compress to ${(bomb.length / 1024).toFixed(0)} KiB`)
+  const sampler = memorySampler()
+  const errors: Array<Error & { code?: string }> = []
+  await until(() => connections.length === 1, 5000, 'accepted')
+  connections[0].on('disconnect', (_code: number, _reason: string, error: Error | null) => error && errors.push(error))
+  raw.socket.write(clientFrame({ opcode: 0x2, rsv: 4, payload: bomb }))
+  const close = await readBytes(raw.socket, 4)
+  const growth = sampler.stop()
+  t.equal(close[0], 0x88, 'a CLOSE')
+  t.equal(close.readUInt16BE(2), 1009, 'with 1009')
+  t.ok(growth < 16 * MiB, `buffer memory grew by ${(growth / MiB).toFixed(1)} MiB`)
+  await until(() => errors.length > 0, 5000, 'the failure')
+  t.equal(errors[0].code, 'WS_ERR_MESSAGE_TOO_LARGE')
+})
+
+t.test('the original API: new Watershed({ perMessageDeflate: true })', async (t) => {
+  const echo = (wsc: WatershedConnection) => {
+    wsc.on('text', (text: string) => wsc.send(text))
+  }
+  const server = await documentedServer(t, { options: { perMessageDeflate: true }, onConnection: echo })
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`)
+  t.teardown(() => ws.terminate())
+  await nextEvent(ws, 'open')
+  t.match(ws.extensions, /^permessage-deflate/)
+  const echoed = nextEvent<[Buffer]>(ws, 'message')
+  ws.send(JSON_TEXT)
+  t.equal(String((await echoed)[0]), JSON_TEXT)
+  t.throws(() => new Watershed({ perMessageDeflate: { serverMaxWindowBits: 20 } }), RangeError)
+})
