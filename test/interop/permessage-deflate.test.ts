@@ -1,9 +1,10 @@
 /**
  * permessage-deflate over real connections: negotiated with ws (both roles,
  * with and without context takeover), undici's WebSocket (Chromium's offer),
- * and the original API; RSV1 seen on the wire; a compressed message that
+ * Python's websockets (both roles), headless Chromium, and the original API; RSV1 seen on the wire; a compressed message that
  * would inflate far past maxMessageSize fails 1009 with little memory.
  */
+import http from 'node:http'
 import { constants, inflateRawSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import { WebSocket as UndiciWebSocket } from 'undici'
@@ -16,9 +17,54 @@ import { TAIL, prose, zlibCompress } from '../helpers/compression'
 import { MiB, memorySampler } from '../helpers/memory'
 import { documentedServer } from '../helpers/original-api'
 import { serve } from '../helpers/ws-pair'
+import { WebSocketServer } from '../../lib/server/websocket-server'
 import { rawConnect } from '../helpers/ws-raw'
 import { readBytes } from '../helpers/http-upgrade'
 import { nextEvent, until, within } from '../helpers/ws-wait'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { promisify } from 'node:util'
+import { chromiumMissing, launchChromium } from '../helpers/chromium'
+
+const execFileAsync = promisify(execFile)
+const PYTHON = '/usr/bin/python3'
+const pythonReady = () =>
+  existsSync(PYTHON) ? execFileAsync(PYTHON, ['-c', 'import websockets']).then(() => true, () => false) : Promise.resolve(false)
+
+/** Under CI a missing Python peer fails; elsewhere the test is skipped, loudly. */
+async function skipWithoutPython(t: Test): Promise<boolean> {
+  if (await pythonReady()) return false
+  const message = `no websockets module for ${PYTHON} (Debian's python3-websockets; .ci/run installs it)`
+  if (process.env.CI) throw new Error(message)
+  console.error(`\n*** SKIPPING: ${message} ***\n`)
+  t.skip(message, () => {})
+  return true
+}
+
+// Python's websockets compresses by default (client and server): echo one JSON text, report what was negotiated.
+const PYTHON_CLIENT = `
+import asyncio, json, sys
+import websockets
+async def main(url):
+    text = json.dumps([{'id': i, 'name': 'item %d' % i, 'tags': ['a', 'b']} for i in range(3000)])
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.send(text)
+        echo = await ws.recv()
+        print(json.dumps({'extensions': [e.name for e in ws.extensions], 'same': echo == text}))
+asyncio.run(main(sys.argv[1]))
+`
+const PYTHON_SERVER = `
+import asyncio, sys
+import websockets
+async def echo(ws, *rest):
+    async for message in ws:
+        await ws.send(message)
+async def main():
+    async with websockets.serve(echo, '127.0.0.1', 0, max_size=None) as server:
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+`
 
 const JSON_TEXT = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] })))
 const MESSAGES: Array<string | Buffer> = ['small', JSON_TEXT, Buffer.alloc(4096, 7), prose(MiB), Buffer.from(prose(MiB))]
@@ -145,4 +191,58 @@ t.test('the original API: new Watershed({ perMessageDeflate: true })', async (t)
   ws.send(JSON_TEXT)
   t.equal(String((await echoed)[0]), JSON_TEXT)
   t.throws(() => new Watershed({ perMessageDeflate: { serverMaxWindowBits: 20 } }), RangeError)
+})
+
+t.test('Python websockets client -> our server: negotiated (its default), echoed', async (t) => {
+  if (await skipWithoutPython(t)) return
+  const server = await ourEchoServer(t)
+  const { stdout } = await execFileAsync(PYTHON, ['-c', PYTHON_CLIENT, server.url], { timeout: 10_000 })
+  t.strictSame(JSON.parse(stdout), { extensions: ['permessage-deflate'], same: true })
+})
+
+t.test('our client -> Python websockets server: negotiated, echoed', async (t) => {
+  if (await skipWithoutPython(t)) return
+  const child = spawn(PYTHON, ['-c', PYTHON_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => child.kill())
+  const port = Number(String((await nextEvent<[Buffer]>(child.stdout!, 'data', 10_000))[0]).trim())
+  const ws = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true, maxMessageSize: 4 * MiB })
+  t.teardown(() => ws.destroy())
+  const echoes: Array<string | Buffer> = []
+  ws.on('data', (message) => echoes.push(message))
+  for (const message of MESSAGES) ws.write(message)
+  await until(() => echoes.length === MESSAGES.length, 10_000, 'every echo')
+  t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
+})
+
+t.test('headless Chromium (its default offer) -> our server: negotiated, echoed', { skip: chromiumMissing() ?? false }, async (t) => {
+  // Chromium opens a WebSocket to 127.0.0.1 only from a page that 127.0.0.1 itself served.
+  const httpServer = http.createServer((_req, res) => res.end('<!doctype html>'))
+  const wss = new WebSocketServer({ server: httpServer, perMessageDeflate: true })
+  wss.on('connection', (ws) => ws.on('data', (message) => ws.write(message)))
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    httpServer.closeAllConnections()
+    return new Promise<void>((resolve) => httpServer.close(() => resolve()))
+  })
+  const server = { url: `ws://127.0.0.1:${(httpServer.address() as { port: number }).port}/` }
+  const browser = await launchChromium(t)
+  const page = await browser.newPage()
+  t.teardown(() => page.close())
+  await page.goto(server.url.replace(/^ws:/, 'http:'))
+  const report = await page.evaluate(
+    ({ url, text }) =>
+      new Promise<{ extensions: string; same: boolean }>((resolve) => {
+        // The browser's own WebSocket (this file's WebSocket is ws's).
+        const BrowserWebSocket = (globalThis as unknown as { WebSocket: typeof UndiciWebSocket }).WebSocket
+        const ws = new BrowserWebSocket(url)
+        ws.onopen = () => ws.send(text)
+        ws.onmessage = (event) => {
+          resolve({ extensions: ws.extensions, same: event.data === text })
+          ws.close()
+        }
+      }),
+    { url: server.url, text: JSON_TEXT },
+  )
+  t.match(report.extensions, /^permessage-deflate/, `negotiated: ${report.extensions}`)
+  t.equal(report.same, true, 'echoed')
 })
