@@ -243,7 +243,7 @@ export class WebSocketDuplex extends Duplex {
       ? new Inflate({ ...compression, role: this.role, maxMessageSize, maxFragments: options.maxFragments })
       : null
     this.#deflate = compression
-      ? new Deflate({ ...compression, role: this.role, writableHighWaterMark: 2 })
+      ? new Deflate({ ...compression, role: this.role, writableHighWaterMark: 2, readableHighWaterMark: 1 })
       : null
     this.#assembler = new MessageAssembler({
       maxMessageSize: options.maxMessageSize,
@@ -272,7 +272,7 @@ export class WebSocketDuplex extends Duplex {
     this.#outbound = this.#deflate ?? this.#encoder
     this.#encoder.on('error', this.#onStageError)
     // An inflate failure is the peer's, like the decoder's: after what came before it.
-    this.#inflate?.on('error', this.#onDecoderError)
+    this.#inflate?.on('error', this.#onInflateError)
     this.#deflate?.on('error', this.#onStageError)
     this.#outbound.on('drain', this.#onOutboundDrain)
     socket.on('end', this.#onSocketEnd)
@@ -539,7 +539,15 @@ export class WebSocketDuplex extends Duplex {
   }
 
   readonly #onDecoderError = (error: Error): void => {
-    // The frames decoded before the error are still being assembled: fail after them.
+    // The frames decoded before the error are still being inflated and
+    // assembled: end the next stage, so that the failure comes after them.
+    this.#inboundError = error
+    if (this.#inflate) this.#inflate.end()
+    else this.#assembler.end()
+  }
+
+  readonly #onInflateError = (error: Error): void => {
+    // What was inflated before the bad data is assembled first.
     this.#inboundError = error
     this.#assembler.end()
   }
@@ -588,12 +596,14 @@ export class WebSocketDuplex extends Duplex {
     this.#stopReading()
     this.#disconnect(error)
     const status = (error as { status?: unknown }).status
+    // A failed compressor takes nothing more: the CLOSE then goes straight to the encoder.
+    const out = this.#outbound.destroyed ? this.#encoder : this.#outbound
     if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
       this.#closeSent = true
-      this.#outbound.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
+      out.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
     }
     // The server closes TCP at once; a client waits for the server to (section 7.1.1).
-    if (this.role === 'server' || this.socket.readableEnded) this.#outbound.end()
+    if (this.role === 'server' || this.socket.readableEnded) out.end()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
     if (this.#settled) this.#gate.hold(() => this.destroy(error))
@@ -667,7 +677,8 @@ export class WebSocketDuplex extends Duplex {
         this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
         return
       }
-      const unread = this.readableLength + this.#assembler.readableLength + (this.#decoder.readableLength > 0 ? 1 : 0)
+      const unread = this.readableLength + this.#assembler.readableLength +
+        (this.#decoder.readableLength > 0 || (this.#inflate?.readableLength ?? 0) > 0 ? 1 : 0)
       const error = new WebSocketError('WS_ERR_UNREAD_MESSAGES', CloseStatus.ABNORMAL,
         `the connection closed with ${unread} message${unread === 1 ? '' : 's'} not read`)
       if (this.#error) error.cause = this.#error

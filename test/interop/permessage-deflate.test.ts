@@ -152,6 +152,23 @@ t.test('RSV1 on the wire: a compressed message in, a compressed echo out', async
   t.equal(inflateRawSync(Buffer.concat([payload, TAIL]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), JSON_TEXT, 'it inflates to the message')
 })
 
+t.test('a compressed message followed by a bad frame is delivered before the failure', async (t) => {
+  const received: unknown[] = []
+  const listening = await serve({ perMessageDeflate: true }, (ws) => {
+    ws.on('error', () => {})
+    ws.on('data', (message) => received.push(message))
+  })
+  t.teardown(() => listening.close())
+  const raw = await rawConnect(listening.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' })
+  t.teardown(() => raw.socket.destroy())
+  // One write: the bad frame is decoded while the message before it is still being inflated.
+  raw.socket.write(Buffer.concat([clientFrame({ opcode: 0x1, rsv: 4, payload: zlibCompress(JSON_TEXT) }), clientFrame({ opcode: 0x3 })]))
+  const close = await readBytes(raw.socket, 4)
+  t.equal(close.readUInt16BE(2), 1002, 'the reserved opcode fails the connection')
+  await until(() => received.length === 1, 5000, 'the message')
+  t.equal(received[0], JSON_TEXT, 'the message that came before it was delivered')
+})
+
 t.test('a message that would inflate past maxMessageSize fails 1009, holding little memory', async (t) => {
   const connections: WebSocketDuplex[] = []
   const listening = await serve({ perMessageDeflate: true, maxMessageSize: MiB }, (ws) => {
