@@ -56,6 +56,12 @@ export interface OutboundFrame {
   length?: number
   first?: boolean
   last?: boolean
+  /**
+   * A whole message (a compressed one, say) that an encoder with
+   * `fragmentSize` may split like any other: RSV1 then stays on the first
+   * fragment only (RFC 7692 section 6.1). Without it, a frame goes out as given.
+   */
+  fragmentable?: boolean
 }
 
 /** The size of a header for `length` payload bytes, with or without a mask. */

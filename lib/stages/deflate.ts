@@ -9,7 +9,7 @@
  * (control frames, frame objects) passes through untouched, in order.
  *
  * Out: a compressed message as one frame object `{ opcode, payload,
- * rsv1: true, fin: true }`; a message left uncompressed as it came in (a
+ * rsv1: true, fin: true, fragmentable: true }` (an encoder with fragmentSize splits it); a message left uncompressed as it came in (a
  * wrapper unwrapped), so the encoder frames and fragments it as usual.
  * FrameEncoder does not split frame objects, so a compressed message leaves
  * as one frame whatever its `fragmentSize`.
@@ -163,13 +163,13 @@ export class Deflate extends Transform {
     if (bytes.length === 0) {
       // An empty message is an empty stored block, whatever the window holds. zlib would give
       // nothing at all for an empty sync flush straight after another one.
-      this.push({ opcode, payload: Buffer.from(EMPTY_MESSAGE), rsv1: true, fin: true } satisfies OutboundFrame)
+      this.push({ opcode, payload: Buffer.from(EMPTY_MESSAGE), rsv1: true, fin: true, fragmentable: true } satisfies OutboundFrame)
       return callback()
     }
     this.#queue.run(() => this.#deflate(bytes)).then(
       (payload) => {
         // RFC 7692 section 6.1: the sender sets RSV1 on the first frame of a compressed message.
-        const frame: OutboundFrame = { opcode, payload, rsv1: true, fin: true }
+        const frame: OutboundFrame = { opcode, payload, rsv1: true, fin: true, fragmentable: true }
         if (!this.destroyed) this.push(frame)
         callback()
       },

@@ -152,15 +152,16 @@ export class FrameEncoder extends Transform {
     this.push(frame)
   }
 
-  #message(opcode: number, data: Buffer): void {
+  #message(opcode: number, data: Buffer, rsv1 = false): void {
     const size = this.#fragmentSize
     if (data.length <= size) {
-      this.#frame(true, false, opcode, data)
+      this.#frame(true, rsv1, opcode, data)
       return
     }
     for (let start = 0; start < data.length; start += size) {
       const end = Math.min(start + size, data.length)
-      this.#frame(end === data.length, false, start === 0 ? opcode : Opcode.CONTINUATION, data.subarray(start, end))
+      // RFC 7692 section 6.1: RSV1 is set on the first frame of a compressed message only.
+      this.#frame(end === data.length, rsv1 && start === 0, start === 0 ? opcode : Opcode.CONTINUATION, data.subarray(start, end))
     }
   }
 
@@ -195,7 +196,8 @@ export class FrameEncoder extends Transform {
       return new RangeError('a control frame must be final and carry at most 125 bytes')
     }
     if (last) {
-      this.#frame(fin, rsv1, opcode, payload)
+      if (frame.fragmentable && fin && (opcode === Opcode.TEXT || opcode === Opcode.BINARY)) this.#message(opcode, payload, rsv1)
+      else this.#frame(fin, rsv1, opcode, payload)
       return null
     }
     // The first slice of a longer frame: the header goes out with it.

@@ -126,6 +126,22 @@ for (const [what, options] of settings) {
   })
 }
 
+t.test('with fragmentSize, a compressed message leaves in fragments that ws reassembles', async (t) => {
+  const listening = await serve({ perMessageDeflate: true, fragmentSize: 1000, maxMessageSize: 4 * MiB }, (ws) => {
+    ws.on('error', () => {})
+    ws.on('data', (message) => ws.write(message))
+  })
+  t.teardown(() => listening.close())
+  const ws = new WebSocket(listening.url, { perMessageDeflate: true })
+  t.teardown(() => ws.terminate())
+  await nextEvent(ws, 'open')
+  const echoes: Array<string | Buffer> = []
+  ws.on('message', (data: Buffer, isBinary: boolean) => echoes.push(isBinary ? Buffer.from(data) : data.toString()))
+  for (const message of MESSAGES) ws.send(message)
+  await until(() => echoes.length === MESSAGES.length, 10_000, 'every echo')
+  t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
+})
+
 t.test("undici's WebSocket (the offer browsers send) -> our server", async (t) => {
   const server = await ourEchoServer(t)
   const ws = new UndiciWebSocket(server.url)

@@ -7,9 +7,10 @@
  */
 import t from 'tap'
 import { constants, inflateRawSync } from 'node:zlib'
-import { type OutboundFrame, Opcode } from '../../lib/protocol/frame'
+import { type FrameSlice, type OutboundFrame, Opcode } from '../../lib/protocol/frame'
 import { asText, isText } from '../../lib/protocol/text-bytes'
 import { Deflate, type DeflateOptions } from '../../lib/stages/deflate'
+import { FrameDecoder } from '../../lib/stages/frame-decoder'
 import { FrameEncoder } from '../../lib/stages/frame-encoder'
 import { ZlibQueue } from '../../lib/stages/zlib-queue'
 import { TAIL, prose, roundTrip, show, zlibCompress, zlibCompressor } from '../helpers/compression'
@@ -42,10 +43,10 @@ t.test('RFC 7692 section 7.2.3: "Hello", then "Hello" again sharing the window',
   t.same(
     out.map((f) => ({ ...(f as OutboundFrame), payload: undefined })),
     [
-      { opcode: Opcode.TEXT, payload: undefined, rsv1: true, fin: true },
-      { opcode: Opcode.TEXT, payload: undefined, rsv1: true, fin: true },
+      { opcode: Opcode.TEXT, payload: undefined, rsv1: true, fin: true, fragmentable: true },
+      { opcode: Opcode.TEXT, payload: undefined, rsv1: true, fin: true, fragmentable: true },
     ],
-    'one frame per message, RSV1 and FIN set',
+    'one frame per message, RSV1 and FIN set, which an encoder may fragment',
   )
   t.same(payloads(await deflate([''], { threshold: 0 })), ['00'], 'an empty message is one empty stored block header')
 })
@@ -186,13 +187,18 @@ t.test('window bits 8: compressed as 9, which never refers more than 250 bytes b
   t.ok(out.equals(Buffer.concat(messages.map((m) => Buffer.from(m)))), 'an 8-bit inflater reads it all, with context takeover')
 })
 
-t.test('a compressed message leaves as one frame: FrameEncoder does not split frame objects', async (t) => {
-  const out = await deflate([prose(10_000)], { threshold: 0 })
+t.test('a compressed message is fragmented by an encoder with fragmentSize, RSV1 on the first fragment only', async (t) => {
+  const text = prose(10_000)
+  const out = await deflate([text], { threshold: 0 })
   const { items } = await run<Buffer>(new FrameEncoder({ fragmentSize: 100 }), out)
-  const wire = Buffer.concat(items)
-  t.equal(wire[0], 0xc1, 'FIN, RSV1, TEXT')
-  const length = wire.readUInt16BE(2)
-  t.equal(wire.length, 4 + length, 'one frame, not fragments of 100 bytes')
+  const { items: slices } = await run<FrameSlice>(new FrameDecoder({ role: 'client', allowRsv1: true }), [Buffer.concat(items)])
+  const frames = slices.filter((slice) => slice.first)
+  t.ok(frames.length > 1, `${frames.length} fragments`)
+  t.strictSame(frames.map((f) => f.rsv1), frames.map((_, i) => i === 0), 'RSV1 on the first only')
+  t.strictSame(frames.map((f) => f.opcode), frames.map((_, i) => (i === 0 ? 0x1 : 0x0)), 'TEXT, then continuations')
+  t.strictSame(frames.map((f) => f.fin), frames.map((_, i) => i === frames.length - 1), 'FIN on the last only')
+  const payload = Buffer.concat(slices.map((slice) => slice.payload))
+  t.equal(inflateRawSync(Buffer.concat([payload, TAIL]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), text, 'the fragments inflate to the message')
 })
 
 t.test('backpressure: output waits for the reader, write() says so, order holds', async (t) => {
