@@ -4,7 +4,9 @@
  * (ours: watershed's connect(); orig: the original watershed API as documented,
  * shed.generateKey(), http.request with the upgrade headers and
  * shed.connect(res, socket, head, wskey); ws: the ws package's client; raw: net
- * with 4-byte length prefixes). It sends { type: 'ready', native } over IPC and
+ * with 4-byte length prefixes); `--deflate` after LIB (ours and ws) offers
+ * permessage-deflate (perMessageDeflate: true, each library's defaults) and
+ * fails a connection that does not get it. It sends { type: 'ready', native } over IPC and
  * then runs the parent's commands:
  *
  *   open       open N connections, at most C handshakes at a time; timed
@@ -35,6 +37,8 @@ const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
 
 const lib = process.argv[2]
 if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
+const DEFLATE = process.argv[3] === '--deflate'
+if (DEFLATE && lib !== 'ours' && lib !== 'ws') throw new Error(`--deflate is for ours and ws, not ${lib}`)
 
 const now = () => process.hrtime.bigint()
 
@@ -61,6 +65,12 @@ class Conn {
     for (const listener of this.errorListeners.splice(0)) listener(error)
   }
 
+  /** Bytes this connection's socket has read and written so far (null where unknown). */
+  wireBytes() {
+    const socket = this.netSocket?.()
+    return socket ? { read: socket.bytesRead, written: socket.bytesWritten } : null
+  }
+
   /** Calls `listener(error)` at the first error (or now, if there was one). */
   onError(listener) {
     if (this.error) listener(this.error)
@@ -71,8 +81,12 @@ class Conn {
 class OursConn extends Conn {
   static async open(url) {
     const { connect } = require('watershed')
-    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings') })
+    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: true } : {}) })
     return new OursConn(ws)
+  }
+
+  netSocket() {
+    return this.ws.socket
   }
 
   constructor(ws) {
@@ -216,9 +230,10 @@ class WsConn extends Conn {
   static open(url) {
     const WebSocket = require('ws')
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: false })
+      const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE })
       ws.once('open', () => {
         ws.off('error', reject)
+        if (DEFLATE && !ws.extensions.includes('permessage-deflate')) return reject(new Error(`permessage-deflate not negotiated (extensions: "${ws.extensions}")`))
         resolve(new WsConn(ws, url.endsWith('/strings')))
       })
       ws.once('error', reject)
@@ -236,6 +251,10 @@ class WsConn extends Conn {
       if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
     })
     this.handler = () => this.fail(new Error('unexpected message'))
+  }
+
+  netSocket() {
+    return this.ws._socket
   }
 
   send(message) {
@@ -427,6 +446,14 @@ function payload(size, kind) {
   return payloads.get(key)
 }
 
+/** `phase()`'s result with `wire`: the bytes `conn`'s socket read and wrote meanwhile (null where unknown). */
+async function withWire(conn, phase) {
+  const before = conn.wireBytes()
+  const result = await phase()
+  const after = conn.wireBytes()
+  return { ...result, wire: before && after ? { read: after.read - before.read, written: after.written - before.written } : null }
+}
+
 const commands = {
   /** Opens `n` connections to `url`, at most `concurrency` handshakes at a time. Timed. */
   open: timed(async ({ url, n, concurrency }) => {
@@ -461,13 +488,13 @@ const commands = {
   /** `count` sequential roundtrips of a `size`-byte `kind` message on the first connection. Timed. */
   async roundtrip({ size, kind, count, all }) {
     const base = payload(size, kind)
-    return timed(() => roundtripPhase(conns[0], base, count, all))()
+    return withWire(conns[0], timed(() => roundtripPhase(conns[0], base, count, all)))
   },
 
-  /** `count` binary messages of `size` bytes, sent as fast as backpressure allows, all echoed. Timed. */
-  async pipeline({ size, count, all }) {
-    const base = payload(size, 'binary')
-    return timed(() => pipelinePhase(conns[0], base, count, all))()
+  /** `count` messages of `size` bytes (binary unless `kind`), sent as fast as backpressure allows, all echoed. Timed. */
+  async pipeline({ size, kind = 'binary', count, all }) {
+    const base = payload(size, kind)
+    return withWire(conns[0], timed(() => pipelinePhase(conns[0], base, count, all)))
   },
 
   /** Starts counting `count` broadcast messages of `size` bytes on every connection, and the clock. */

@@ -67,12 +67,60 @@ function textOfBytes(size) {
   return out
 }
 
+const JSON_VARIANTS = 64
+const JSON_WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima']
+const JSON_CITIES = ['Amsterdam', 'Berlin', 'Chicago', 'Dublin', 'Lisbon', 'Nairobi', 'Osaka', 'Quito']
+
 /**
- * The base payload of `size` bytes; `kind` 'text' or 'binary'. `bytes` is
+ * JSON-like ASCII text of exactly `size` bytes: an array of records with the
+ * same keys and pseudo-random values (ids, names, numbers, flags, tags), as
+ * an API would send; compressible the way such text is, not a repeated
+ * sentence. Starts with ASCII (the sequence number goes there).
+ */
+function jsonOfBytes(size, seed = 0x2545f491) {
+  let x = seed >>> 0 || 1
+  const next = () => {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    return x
+  }
+  const pick = (list) => list[next() % list.length]
+  let out = '[{"seq":0,'
+  for (let id = 1; out.length < size; id++) {
+    const record = {
+      id: 100000 + (next() % 900000),
+      user: `${pick(JSON_WORDS)}_${next() % 1000}`,
+      city: pick(JSON_CITIES),
+      active: next() % 2 === 0,
+      score: (next() % 100000) / 100,
+      tags: [pick(JSON_WORDS), pick(JSON_WORDS)],
+      updated: `2024-0${1 + (next() % 9)}-${String(1 + (next() % 28)).padStart(2, '0')}T${String(next() % 24).padStart(2, '0')}:${String(next() % 60).padStart(2, '0')}:00Z`,
+    }
+    out += `${id > 1 ? ',{' : ''}${JSON.stringify(record).slice(1)}`
+  }
+  return out.slice(0, size)
+}
+
+/**
+ * The base payload of `size` bytes; `kind` 'text', 'json' (text: JSON-like
+ * records, ASCII; its `kind` is 'text') or 'binary'. `bytes` is
  * its encoding (what goes on the wire), `text` the string for text.
  */
 function basePayload(size, kind) {
   if (size < SEQ_DIGITS) throw new RangeError(`messages are at least ${SEQ_DIGITS} bytes`)
+  if (kind === 'json') {
+    // Messages cycle through JSON_VARIANTS different texts, so that with context takeover a message is not
+    // just a back-reference to the one before (1 KiB x 64 is twice deflate's 32 KiB window).
+    const variants = []
+    for (let v = 0; v < JSON_VARIANTS; v++) {
+      const text = jsonOfBytes(size, 0x2545f491 + v * 0x9e3779b9)
+      variants.push({ text, bytes: Buffer.from(text, 'utf8') })
+    }
+    return { kind: 'text', size, ...variants[0], variants }
+  }
   if (kind === 'text') {
     const text = textOfBytes(size)
     return { kind, size, text, bytes: Buffer.from(text, 'utf8') }
@@ -84,10 +132,13 @@ function seqDigits(seq) {
   return String(seq).padStart(SEQ_DIGITS, '0')
 }
 
+/** The text and bytes message `seq` of `base` carries after its sequence number. */
+const variantOf = (base, seq) => (base.variants ? base.variants[seq % base.variants.length] : base)
+
 /** Message number `seq`: a fresh string, or a fresh Buffer (or `into`, stamped in place). */
 function stamp(base, seq, into) {
   const digits = seqDigits(seq)
-  if (base.kind === 'text') return digits + base.text.slice(SEQ_DIGITS)
+  if (base.kind === 'text') return digits + variantOf(base, seq).text.slice(SEQ_DIGITS)
   const out = into ?? Buffer.from(base.bytes)
   out.latin1Write(digits, 0, SEQ_DIGITS)
   return out
@@ -131,8 +182,8 @@ function verify(base, message, asText, seq, full) {
   if (!full) return
   const same =
     typeof message === 'string'
-      ? message.slice(SEQ_DIGITS) === base.text.slice(SEQ_DIGITS)
-      : message.subarray(SEQ_DIGITS).equals(base.bytes.subarray(SEQ_DIGITS))
+      ? message.slice(SEQ_DIGITS) === variantOf(base, seq).text.slice(SEQ_DIGITS)
+      : message.subarray(SEQ_DIGITS).equals(variantOf(base, seq).bytes.subarray(SEQ_DIGITS))
   if (!same) throw new Error(`${what()}: content differs`)
 }
 

@@ -46,6 +46,12 @@
  *   d  idle memory: 5,000 connections opened (100 at a time); handshakes/s, then
  *      the server's RSS and heapUsed per connection after gc()
  *   e  one 256 MiB binary message echoed: wall time and the server's peak RSS
+ *   f  compressed: permessage-deflate on at both ends (perMessageDeflate: true
+ *      on both libraries' servers and clients, each library's defaults, both
+ *      compressing from 1024 bytes); JSON-like text (records with pseudo-random
+ *      values, ASCII), sequential echo of 1 KiB x 10,000 and 64 KiB x 2,000 and
+ *      pipelined echo of 50,000 x 1 KiB; the bytes on the wire are checked to
+ *      be compressed. ours and ws only
  *
  * orig runs on b-e too with BENCH_ORIG=all (and in smoke mode).
  *
@@ -75,7 +81,7 @@ const SMOKE = argv.includes('--smoke') || process.env.BENCH_SMOKE === '1'
 const MD_PATH = option('--md')
 const FINDINGS = path.join(__dirname, 'findings.md')
 const JSON_PATH = option('--json')
-const ONLY = (option('--only') ?? process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((s) => s.trim())
+const ONLY = (option('--only') ?? process.env.BENCH_ONLY ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim())
 const FILTER = new RegExp(option('--filter') ?? process.env.BENCH_FILTER ?? '')
 const ROUNDS = SMOKE ? 1 : Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5))
 const ALLOW_JS = process.env.BENCH_ALLOW_JS === '1'
@@ -114,9 +120,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 const nativeSeen = []
 
 class Child {
-  constructor(role, lib, execArgv) {
+  constructor(role, lib, execArgv, args = []) {
     this.label = `${lib} ${role}`
-    this.proc = fork(path.join(__dirname, `${role}.js`), [lib], {
+    this.proc = fork(path.join(__dirname, `${role}.js`), [lib, ...args], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
@@ -207,11 +213,12 @@ class Fatal extends Error {}
 /**
  * A server process and a client process for `lib`; `body({ server, client, url })`
  * measures. Both are stopped afterwards; a crash, a server-side error or a
- * timeout fails the measurement.
+ * timeout fails the measurement. `serverArgs`: node flags for the server;
+ * `childArgs`: arguments after LIB for both children (['--deflate']).
  */
-async function withPair(lib, serverArgs, body) {
-  const server = new Child('server', lib, [...serverArgs, ...SERVER_ARGS])
-  const client = new Child('client', lib, CLIENT_ARGS)
+async function withPair(lib, serverArgs, body, childArgs = []) {
+  const server = new Child('server', lib, [...serverArgs, ...SERVER_ARGS], childArgs)
+  const client = new Child('client', lib, CLIENT_ARGS, childArgs)
   try {
     const [ready, clientReady] = await Promise.all([server.started(), client.started()])
     checkNative(server.label, ready.native)
@@ -264,19 +271,38 @@ const ms = (cpu) => cpu.total / 1000
 
 const all = SMOKE // compare every message's full content in smoke mode
 
-/** One connection: `command` ('roundtrip' or 'pipeline') run with cfg's size, warmed up, then measured. */
+/**
+ * One connection: `command` ('roundtrip' or 'pipeline') run with cfg's size
+ * and kind, warmed up, then measured. `cfg.deflate`: permessage-deflate on at
+ * both ends, and the measured part must have put at most half the payload
+ * bytes on the wire each way (else compression was not in effect).
+ */
 function echoRun(command, cfg) {
-  const args = (count) => ({ size: cfg.size, kind: cfg.kind, count, all })
+  const args = (count) => ({ size: cfg.size, ...(cfg.kind ? { kind: cfg.kind } : {}), count, all })
   return (lib) =>
-    withPair(lib, [], async ({ server, client, url }) => {
-      await client.call('open', { url: url + (cfg.path ?? ''), n: 1, concurrency: 1 })
-      if (cfg.warmup > 0) await client.call(command, args(cfg.warmup))
-      await server.call('cpuStart')
-      const r = await client.call(command, args(cfg.count))
-      const s = await server.call('cpuStop')
-      checkServer(s, cfg.count, lib)
-      return { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
-    })
+    withPair(
+      lib,
+      [],
+      async ({ server, client, url }) => {
+        await client.call('open', { url: url + (cfg.path ?? ''), n: 1, concurrency: 1 })
+        if (cfg.warmup > 0) await client.call(command, args(cfg.warmup))
+        await server.call('cpuStart')
+        const r = await client.call(command, args(cfg.count))
+        const s = await server.call('cpuStop')
+        checkServer(s, cfg.count, lib)
+        const result = { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
+        if (cfg.deflate) {
+          const payload = cfg.count * cfg.size
+          if (!r.wire) throw new Error(`${lib}: no socket byte counts from the client`)
+          if (r.wire.written > payload / 2 || r.wire.read > payload / 2) {
+            throw new Error(`${lib}: ${r.wire.written} bytes written and ${r.wire.read} read for ${payload} bytes of payload each way: not compressed`)
+          }
+          result.wireRatio = (r.wire.written + r.wire.read) / (2 * payload)
+        }
+        return result
+      },
+      cfg.deflate ? ['--deflate'] : [],
+    )
 }
 
 function fanoutRun(cfg) {
@@ -425,6 +451,28 @@ function workloads() {
     target: 'server peak RSS below ws',
     configs: [{ ...bigCfg, libs: wsLibs(false), run: bigRun(bigCfg), label: `${sizeLabel(bigCfg.size)} binary` }],
   })
+  // Compressed: ours and ws only (the original API has no permessage-deflate option), no raw TCP.
+  const deflateLibs = wsLibs(false, false)
+  const compressed = SMOKE
+    ? { seq: [[KiB, 50], [64 * KiB, 20]], pipe: [KiB, 500] }
+    : { seq: [[KiB, 10_000], [64 * KiB, 2_000]], pipe: [KiB, 50_000] }
+  list.push({
+    id: 'f',
+    title: 'f. Compressed (permessage-deflate on at both ends), JSON-like text',
+    unit: 'messages/s',
+    target: 'ours/ws ≥ 1.0 on every row',
+    configs: [
+      ...compressed.seq.map(([size, count]) => {
+        const cfg = { key: `${sizeLabel(size)} sequential`, size, kind: 'json', count, deflate: true, warmup: SMOKE ? 5 : Math.max(10, Math.round(count / 10)) }
+        return { ...cfg, libs: deflateLibs, run: echoRun('roundtrip', cfg), label: `${sizeLabel(size)} × ${count.toLocaleString('en-US')} sequential` }
+      }),
+      (() => {
+        const [size, count] = compressed.pipe
+        const cfg = { key: `${sizeLabel(size)} pipelined`, size, kind: 'json', count, deflate: true, warmup: SMOKE ? 50 : Math.round(count / 10) }
+        return { ...cfg, libs: deflateLibs, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)} pipelined` }
+      })(),
+    ],
+  })
   for (const w of list) w.configs = w.configs.filter((cfg) => FILTER.test(cfg.label))
   return list.filter((w) => ONLY.includes(w.id) && w.configs.length > 0)
 }
@@ -485,8 +533,8 @@ function renderWorkload(w, results, markdown) {
     return `${fmtNum(median(m.map((x) => x.serverCpuMs)))} + ${fmtNum(median(m.map((x) => x.clientCpuMs)))}`
   }
   let verdict = null
-  if (w.id === 'a' || w.id === 'b' || w.id === 'c') {
-    const withRaw = w.id !== 'c'
+  if (w.id === 'a' || w.id === 'b' || w.id === 'c' || w.id === 'f') {
+    const withRaw = w.id === 'a' || w.id === 'b'
     const headers = [
       w.id === 'c' ? 'workload' : 'message',
       `ws ${w.unit}`,
@@ -498,7 +546,13 @@ function renderWorkload(w, results, markdown) {
       'ours/ws per CPU-s',
       'CPU ms ws (server + client)',
       'CPU ms ours (server + client)',
+      // Compressed: wire bytes (both directions, frames included) / payload bytes, as each library compressed.
+      ...(w.id === 'f' ? ['ws wire/payload', 'ours wire/payload'] : []),
     ]
+    const wireCell = (cfg, lib) => {
+      const m = get(cfg, lib).filter((x) => typeof x.wireRatio === 'number')
+      return m.length === 0 ? '–' : median(m.map((x) => x.wireRatio)).toFixed(3)
+    }
     const rows = []
     const ratios = []
     for (const cfg of w.configs) {
@@ -520,6 +574,7 @@ function renderWorkload(w, results, markdown) {
         fmtRatio(ratio(oursCpu, wsCpu)),
         cpuCell(cfg, 'ws'),
         cpuCell(cfg, 'ours'),
+        ...(w.id === 'f' ? [wireCell(cfg, 'ws'), wireCell(cfg, 'ours')] : []),
       ])
     }
     out.push(table(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')), markdown))
@@ -697,7 +752,7 @@ function renderSummary(list, markdown) {
   for (const w of list) {
     const items = summary[w.id]
     if (!items) continue
-    if (w.id === 'a' || w.id === 'b' || w.id === 'c') {
+    if (w.id === 'a' || w.id === 'b' || w.id === 'c' || w.id === 'f') {
       for (const x of items) rows.push([w.id, x.label, fmtRatio(x.ratio), fmtRatio(x.perCpuRatio), x.oursOverRaw === undefined || x.oursOverRaw === null ? '–' : fmtRatio(x.oursOverRaw), 'higher is better'])
     } else {
       const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : ['wall time', 'server peak RSS', 'MiB per CPU-s']
@@ -925,7 +980,8 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '- **Processes.** For every measurement a fresh server process and a fresh client process (`child_process.fork`),',
     '  talking over 127.0.0.1; the parent sends commands and collects results over IPC. Both sides use the same',
     '  library: watershed (`WebSocketServer` on an http server, `connect()`) against ws (`WebSocketServer` on an http',
-    '  server, `new WebSocket()`), both with permessage-deflate off and a 512 MiB message limit.',
+    '  server, `new WebSocket()`), both with permessage-deflate off (except in workload f, where both libraries\'',
+    '  servers and clients have `perMessageDeflate: true`) and a 512 MiB message limit.',
     '- **The original API** (`orig`): the server is an http server whose `\'upgrade\'` handler calls',
     '  `shed.accept(req, socket, head)` (`socket.end()` if it throws) with `new Watershed({ maxMessageSize })`, and echoes',
     '  with `wsc.on(\'text\', (t) => wsc.send(t))` and `wsc.on(\'binary\', (b) => wsc.send(b))`; the client is the',
@@ -992,6 +1048,8 @@ function describe(w) {
       const cfg = w.configs[0]
       return `A fresh server (node --expose-gc) per run. The client opens ${cfg.connections} connections, ${cfg.concurrency} handshakes at a time (handshakes per second over the whole opening), and keeps them idle. Memory per connection is (after − before) / ${cfg.connections} of the server's \`process.memoryUsage()\`, each taken after four \`gc()\` calls.`
     }
+    case 'f':
+      return 'One connection, permessage-deflate negotiated at both ends with each library\'s defaults (`perMessageDeflate: true` on the server and on the client: context takeover, both compress messages of 1024 bytes and more). JSON-like ASCII text (an array of records with pseudo-random ids, names, numbers and tags, about 3× compressible at 1 KiB and 6× at 64 KiB with raw deflate alone), sent as strings and read as bytes at both ends as in workload a\'s text rows. Sequential rows: one message in flight (after a 10% warm-up); pipelined: as fast as backpressure allows, as in workload b. "wire/payload": bytes the client\'s socket wrote and read over the measured part (frames included) / the payload bytes both ways; a run over 0.5 fails as not compressed.'
     case 'e':
       return 'A fresh server per run. The client sends one binary message and waits for its echo (compared byte for byte afterwards). Peak RSS is the server process\'s `process.resourceUsage().maxRSS` over its life, including its baseline (the RSS before the message is shown too).'
   }

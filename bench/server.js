@@ -18,7 +18,9 @@
  *         they arrive (and counted), the ceiling for Node on this machine.
  *
  * The WebSocket servers accept messages up to MAX_MESSAGE (512 MiB) and have
- * permessage-deflate off. The server listens on 127.0.0.1, port 0, and sends
+ * permessage-deflate off; `node bench/server.js LIB --deflate` (ours and ws)
+ * turns it on with each library's defaults (perMessageDeflate: true: both
+ * compress messages of 1024 bytes and more). The server listens on 127.0.0.1, port 0, and sends
  * { type: 'ready', port, native } over IPC; then it answers the parent's
  * commands (see `commands` below).
  */
@@ -32,6 +34,10 @@ const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
 
 const lib = process.argv[2]
 if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
+const DEFLATE = process.argv[3] === '--deflate'
+if (DEFLATE && lib !== 'ours' && lib !== 'ws') throw new Error(`--deflate is for ours and ws, not ${lib}`)
+/** Our servers' options for permessage-deflate: left out unless --deflate. */
+const oursDeflate = DEFLATE ? { perMessageDeflate: true } : {}
 
 let echoed = 0
 const errors = []
@@ -57,8 +63,8 @@ function startOurs(httpServer) {
       ws.write(message)
     })
   }
-  const strings = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, path: '/strings' })
-  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, textAsBytes: true })
+  const strings = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, path: '/strings', ...oursDeflate })
+  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, textAsBytes: true, ...oursDeflate })
   clients = clientsOf(wss.clients, strings.clients)
   wss.on('connection', echo)
   strings.on('connection', echo)
@@ -92,7 +98,7 @@ function startOurs(httpServer) {
 
 function startWs(httpServer) {
   const { WebSocketServer } = require('ws')
-  const wss = new WebSocketServer({ server: httpServer, maxPayload: MAX_MESSAGE, perMessageDeflate: false })
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE })
   clients = wss.clients
   wss.on('error', noteError)
   wss.on('connection', (ws, req) => {
