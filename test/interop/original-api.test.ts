@@ -75,25 +75,9 @@ async def main(url, we_close):
 asyncio.run(main(sys.argv[1], sys.argv[2] == 'true'))
 `
 
+// undici's WebSocket runs the same WHATWG client as the browser.
 const undiciPeer: Peer = (url, weClose) =>
-  new Promise((resolve, reject) => {
-    const ws = new UndiciWebSocket(url)
-    ws.binaryType = 'arraybuffer'
-    const got: PeerReport['got'] = []
-    ws.onopen = () => {
-      ws.send('hello')
-      ws.send(new Uint8Array([1, 2, 3]))
-    }
-    ws.onmessage = (event) => {
-      got.push(typeof event.data === 'string' ? event.data : [...new Uint8Array(event.data as ArrayBuffer)])
-      if (got.length === 2) {
-        if (weClose) ws.send('close please')
-        else ws.close(4001, 'bye')
-      }
-    }
-    ws.onerror = () => reject(new Error('undici reported an error'))
-    ws.onclose = (event) => resolve({ got, code: event.code, reason: event.reason })
-  })
+  browserClient({ url, weClose }, UndiciWebSocket as unknown as typeof WebSocket)
 
 // faye-websocket and websocket (WebSocket-Node) ship no type declarations: the little used here is typed here.
 interface FayeClient {
@@ -158,10 +142,16 @@ const webSocketNodePeer: Peer = (url, weClose) =>
     client.connect(url)
   })
 
-/** The same client as NODE_CLIENT, as a function the browser runs (it shares nothing else with this process). */
-function browserClient(args: { url: string; weClose: boolean }): Promise<PeerReport> {
+/**
+ * The same client as NODE_CLIENT, as a function the browser runs (it shares
+ * nothing else with this process); in Node, with undici's WebSocket given.
+ */
+function browserClient(
+  args: { url: string; weClose: boolean },
+  WebSocketClass: typeof WebSocket = (globalThis as unknown as { WebSocket: typeof WebSocket }).WebSocket,
+): Promise<PeerReport> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(args.url)
+    const ws = new WebSocketClass(args.url)
     ws.binaryType = 'arraybuffer'
     const got: PeerReport['got'] = []
     ws.onopen = () => {
