@@ -13,6 +13,7 @@ export { FrameEncoder, type FrameEncoderOptions, type Outbound } from './stages/
 export { Inflate, type InflateOptions } from './stages/inflate'
 export { Deflate, type DeflateOptions, type DeflateMessage } from './stages/deflate'
 export { ZlibQueue, setZlibConcurrency, zlibConcurrency } from './stages/zlib-queue'
+export { IdleSweeper, type IdleSweeperOptions } from './stages/idle-contexts'
 export {
   type PerMessageDeflate,
   type PerMessageDeflateOptions,

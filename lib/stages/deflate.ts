@@ -22,6 +22,7 @@ import type { TransformCallback } from 'node:stream'
 import { type DeflateRaw, constants, createDeflateRaw } from 'node:zlib'
 import { Transform } from './streams'
 import { ZlibQueue, zlibQueue } from './zlib-queue'
+import { IdleSweeper, idleSweeper } from './idle-contexts'
 import { CloseStatus, WebSocketError } from '../protocol/errors'
 import { type OutboundFrame, type Role, Opcode } from '../protocol/frame'
 import { highWaterMark, number } from '../protocol/option-checks'
@@ -49,6 +50,12 @@ export interface DeflateOptions extends PerMessageDeflateParams {
   writableHighWaterMark?: number
   /** The queue zlib jobs run on. Default: the process-wide one. */
   queue?: ZlibQueue
+  /**
+   * What releases the compressor between messages when our side has no
+   * context takeover, once it has been idle for a sweep period. Default:
+   * the process-wide one (about a second).
+   */
+  sweeper?: IdleSweeper
 }
 
 /**
@@ -96,6 +103,10 @@ export class Deflate extends Transform {
   readonly #memLevel: number
   readonly #noContextTakeover: boolean
   readonly #queue: ZlibQueue
+  readonly #sweeper: IdleSweeper
+  readonly #release = (): void => {
+    if (this.#job === null) this.#drop(null)
+  }
 
   #deflater: DeflateRaw | null = null
   #job: Job | null = null
@@ -134,6 +145,7 @@ export class Deflate extends Transform {
     this.#windowBits = Math.max(own.maxWindowBits, 9)
     this.#noContextTakeover = own.noContextTakeover
     this.#queue = options.queue ?? zlibQueue
+    this.#sweeper = options.sweeper ?? idleSweeper
   }
 
   override _transform(item: unknown, _encoding: string, callback: TransformCallback): void {
@@ -204,6 +216,7 @@ export class Deflate extends Transform {
   #deflate(bytes: Buffer): Promise<Buffer> {
     if (this.destroyed) return Promise.resolve(bytes)
     return new Promise<Buffer>((resolve, reject) => {
+      if (this.#noContextTakeover) this.#sweeper.unpark(this)
       const deflater = (this.#deflater ??= this.#createDeflater())
       const job: Job = { chunks: [], size: 0, resolve, reject }
       this.#job = job
@@ -212,8 +225,12 @@ export class Deflate extends Transform {
         if (error) return this.#drop(deflater.errored ?? error)
         this.#job = null
         // RFC 7692 section 7.1.1: with no context takeover our side MUST start every message
-        // with an empty window, so the peer may inflate each alone.
-        if (this.#noContextTakeover) deflater.reset()
+        // with an empty window, so the peer may inflate each alone. The emptied context is
+        // kept for the next message, and released if none comes soon (idle-contexts.ts).
+        if (this.#noContextTakeover) {
+          deflater.reset()
+          this.#sweeper.park(this, this.#release)
+        }
         const { chunks, size } = job
         const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
         // RFC 7692 section 7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail
@@ -257,6 +274,7 @@ export class Deflate extends Transform {
     const job = this.#job
     this.#deflater = null
     this.#job = null
+    this.#sweeper.unpark(this)
     deflater?.close()
     job?.reject(reason ?? new Error('compression aborted'))
   }

@@ -43,6 +43,7 @@ import { type InflateRaw, createInflateRaw } from 'node:zlib'
 import { Transform } from './streams'
 import { DrainGate } from './drain-gate'
 import { ZlibQueue, zlibQueue } from './zlib-queue'
+import { IdleSweeper, idleSweeper } from './idle-contexts'
 import { CloseStatus, WebSocketError, invalidCompressedData, protocolError, tooBig } from '../protocol/errors'
 import { type FrameSlice, type Role, Opcode, isControl } from '../protocol/frame'
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
@@ -64,6 +65,12 @@ export interface InflateOptions extends PerMessageDeflateParams {
   readableHighWaterMark?: number
   /** The queue zlib jobs run on. Default: the process-wide one. */
   queue?: ZlibQueue
+  /**
+   * What releases the inflater between messages when the peer has no
+   * context takeover, once it has been idle for a sweep period. Default:
+   * the process-wide one (about a second).
+   */
+  sweeper?: IdleSweeper
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -82,6 +89,10 @@ export class Inflate extends Transform {
   readonly #noContextTakeover: boolean
   readonly #queue: ZlibQueue
   readonly #gate: DrainGate
+  readonly #sweeper: IdleSweeper
+  readonly #release = (): void => {
+    if (this.#job === null) this.#drop(null)
+  }
 
   #inflater: InflateRaw | null = null
   /** Bytes written into the current inflater; it has consumed fewer once its DEFLATE stream ended. */
@@ -117,6 +128,7 @@ export class Inflate extends Transform {
     this.#windowBits = Math.max(peer.maxWindowBits, 9)
     this.#noContextTakeover = peer.noContextTakeover
     this.#queue = options.queue ?? zlibQueue
+    this.#sweeper = options.sweeper ?? idleSweeper
     this.#gate = new DrainGate(this)
   }
 
@@ -200,6 +212,7 @@ export class Inflate extends Transform {
   #inflate(payload: Buffer, end: boolean): Promise<Buffer[]> {
     if (this.destroyed) return Promise.resolve([])
     return new Promise<Buffer[]>((resolve, reject) => {
+      if (this.#noContextTakeover) this.#sweeper.unpark(this)
       const inflater = (this.#inflater ??= this.#createInflater())
       const job: Job = { pieces: [], resolve, reject }
       this.#job = job
@@ -214,7 +227,11 @@ export class Inflate extends Transform {
           if (this.#streamEnded) this.#drop(null)
           // RFC 7692 section 7.1.1: with no context takeover the peer starts every message with an
           // empty window; starting ours empty too fails a message that refers back past its start.
-          else if (this.#noContextTakeover) inflater.reset()
+          // The emptied inflater is kept for the next message, and released if none comes soon.
+          else if (this.#noContextTakeover) {
+            inflater.reset()
+            this.#sweeper.park(this, this.#release)
+          }
         }
         resolve(job.pieces)
       }
@@ -269,6 +286,7 @@ export class Inflate extends Transform {
     const job = this.#job
     this.#inflater = null
     this.#job = null
+    this.#sweeper.unpark(this)
     this.#fed = 0
     this.#streamEnded = false
     // Closing while zlib works on the thread pool is safe: Node frees the handle once that write returns.
