@@ -7,6 +7,7 @@
  */
 export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents } from './compat/watershed'
 export { WebSocketDuplex, type WebSocketDuplexOptions, type WebSocketMessage, type WebSocketDuplexEvents } from './connection/websocket-duplex'
+export { type WriteOptions } from './connection/write-options'
 export { FrameDecoder, type FrameDecoderOptions } from './stages/frame-decoder'
 export { MessageAssembler, type MessageAssemblerOptions, type AssembledItem } from './stages/message-assembler'
 export { FrameEncoder, type FrameEncoderOptions, type Outbound } from './stages/frame-encoder'

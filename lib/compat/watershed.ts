@@ -23,6 +23,7 @@ import { type PerMessageDeflateOptions, validatePerMessageDeflateOptions } from 
 import { accept, rejectUpgrade, type AcceptOptions } from '../handshake/server'
 import { watchUpgradeRequests } from '../handshake/upgrade-requests'
 import type { WebSocketDuplex, WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import type { WriteOptions } from '../connection/write-options'
 
 /** The symbolic names the original gave close codes in its 'end' event. */
 export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
@@ -139,10 +140,11 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
   /**
    * Public: sends a Buffer as a binary message, a string as a text message.
    * Returns false when the send queue is over its high-water mark: reading
-   * then pauses until it drains.
+   * then pauses until it drains. Addition: `options.compress` decides for
+   * this message when permessage-deflate was negotiated (see WriteOptions).
    */
-  send(data: string | Buffer | Uint8Array): boolean {
-    const ok = this.duplex.write(data)
+  send(data: string | Buffer | Uint8Array, options?: WriteOptions): boolean {
+    const ok = options === undefined ? this.duplex.write(data) : this.duplex.write(data, options)
     if (!ok && this.#holds && !this.#held && this.#closing === null && !this.duplex.writableEnded) {
       this.#held = true
       this.duplex.pause()

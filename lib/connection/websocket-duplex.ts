@@ -32,6 +32,7 @@ import { Heartbeat, type HeartbeatSetting } from './heartbeat'
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
 import { type AssembledItem, MessageAssembler } from '../stages/message-assembler'
 import { validateDuplexOptions } from './options'
+import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
 
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
@@ -173,6 +174,8 @@ export class WebSocketDuplex extends Duplex {
    * compression stage in front of it.
    */
   readonly #outbound: Writable
+  /** Messages written with a compression choice (write-options.ts), until _write() takes them. */
+  readonly #choices = new WeakMap<Uint8Array, boolean>()
   readonly #gate: DrainGate
   readonly #closeTimeout: number
   readonly #autoPong: boolean
@@ -361,7 +364,18 @@ export class WebSocketDuplex extends Duplex {
    */
   override write(message: string | Uint8Array, callback?: WriteCallback): boolean
   override write(message: string | Uint8Array, encoding: BufferEncoding, callback?: WriteCallback): boolean
+  /** With options for this message: `{ compress: false }` sends it uncompressed (see WriteOptions). */
+  override write(message: string | Uint8Array, options: WriteOptions, callback?: WriteCallback): boolean
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (isWriteOptions(encoding)) {
+      checkWriteOptions(encoding)
+      const { compress } = encoding
+      if (compress !== undefined && this.#deflate && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+        chunk = freshView(chunk)
+        this.#choices.set(chunk as Buffer, compress)
+      }
+      encoding = undefined
+    }
     if (!this.writableEnded || this.destroyed) {
       return super.write(chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)
     }
@@ -385,7 +399,8 @@ export class WebSocketDuplex extends Duplex {
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
     if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
-    if (this.#outbound.write(message)) callback()
+    const compress = this.#deflate === null || typeof message === 'string' ? undefined : this.#choices.get(message)
+    if (this.#outbound.write(compress === undefined ? message : { data: message, compress })) callback()
     else {
       this.#pendingWrite = callback
       this.#pendingTaken = true

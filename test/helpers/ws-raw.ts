@@ -127,6 +127,8 @@ export async function rawServe(
 /** A whole frame, its slices joined. */
 export interface WireFrame {
   fin: boolean
+  /** RSV1: a compressed message's first frame, when permessage-deflate was negotiated. */
+  rsv1: boolean
   opcode: number
   masked: boolean
   payload: Buffer
@@ -159,13 +161,15 @@ export class WireReader {
   /**
    * With `endOnFin` (the default) the reader answers the peer's FIN with its
    * own, as an ordinary TCP client does; tests of who closes first turn it off.
+   * `allowRsv1` reads the frames of a connection that negotiated
+   * permessage-deflate (their payloads stay compressed).
    */
-  constructor(readonly socket: Socket, decodeAs: 'client' | 'server', { endOnFin = true } = {}) {
-    this.#decoder = new FrameDecoder({ role: decodeAs })
+  constructor(readonly socket: Socket, decodeAs: 'client' | 'server', { endOnFin = true, allowRsv1 = false } = {}) {
+    this.#decoder = new FrameDecoder({ role: decodeAs, allowRsv1 })
     this.#decoder.on('data', (slice: FrameSlice) => {
       this.#parts.push(Buffer.from(slice.payload))
       if (!slice.last) return
-      this.frames.push({ fin: slice.fin, opcode: slice.opcode, masked: slice.masked, payload: Buffer.concat(this.#parts) })
+      this.frames.push({ fin: slice.fin, rsv1: slice.rsv1, opcode: slice.opcode, masked: slice.masked, payload: Buffer.concat(this.#parts) })
       this.#parts = []
       this.order.push('frame')
     })
