@@ -1,13 +1,13 @@
 /**
- * permessage-deflate over real connections: negotiated with ws (both roles,
- * with and without context takeover), undici's WebSocket (Chromium's offer),
- * Python's websockets (both roles), headless Chromium, and the original API; RSV1 seen on the wire; a compressed message that
- * would inflate far past maxMessageSize fails 1009 with little memory.
+ * permessage-deflate over real connections: negotiated with ws and with
+ * Python's websockets (both roles each, with and without context takeover,
+ * text and binary, small to 1 MiB), and with the original API; RSV1 seen on
+ * the wire; a compressed message that would inflate far past maxMessageSize
+ * fails 1009 with little memory. The WHATWG clients (Chromium, Node's,
+ * undici's) are in compression-peers.test.ts.
  */
-import http from 'node:http'
 import { constants, inflateRawSync } from 'node:zlib'
 import t, { type Test } from 'tap'
-import { WebSocket as UndiciWebSocket } from 'undici'
 import WebSocket, { WebSocketServer as WsServer } from 'ws'
 import { connect } from '../../lib/handshake/client'
 import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
@@ -17,14 +17,14 @@ import { TAIL, prose, zlibCompress } from '../helpers/compression'
 import { MiB, memorySampler } from '../helpers/memory'
 import { documentedServer } from '../helpers/original-api'
 import { serve } from '../helpers/ws-pair'
-import { WebSocketServer } from '../../lib/server/websocket-server'
 import { rawConnect } from '../helpers/ws-raw'
 import { readBytes } from '../helpers/http-upgrade'
-import { nextEvent, until, within } from '../helpers/ws-wait'
+import { nextEvent, until } from '../helpers/ws-wait'
 import { execFile, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { chromiumMissing, launchChromium } from '../helpers/chromium'
 
 const execFileAsync = promisify(execFile)
 const PYTHON = '/usr/bin/python3'
@@ -41,29 +41,37 @@ async function skipWithoutPython(t: Test): Promise<boolean> {
   return true
 }
 
-// Python's websockets compresses by default (client and server): echo one JSON text, report what was negotiated.
+// Python's websockets compresses by default (client and server). The client sends each message of a list
+// (text, or bytes given as latin-1 text), waits for its echo, and reports what was negotiated and what came back.
 const PYTHON_CLIENT = `
 import asyncio, json, sys
 import websockets
-async def main(url):
-    text = json.dumps([{'id': i, 'name': 'item %d' % i, 'tags': ['a', 'b']} for i in range(3000)])
-    async with websockets.connect(url, max_size=None) as ws:
-        await ws.send(text)
-        echo = await ws.recv()
-        print(json.dumps({'extensions': [e.name for e in ws.extensions], 'same': echo == text}))
-asyncio.run(main(sys.argv[1]))
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+async def main(url, spec, no_takeover):
+    factory = ClientPerMessageDeflateFactory(server_no_context_takeover=no_takeover, client_no_context_takeover=no_takeover, client_max_window_bits=True)
+    messages = [m['text'] if 'text' in m else m['bytes'].encode('latin-1') for m in json.load(open(spec))]
+    same = []
+    async with websockets.connect(url, max_size=None, extensions=[factory], compression=None) as ws:
+        for message in messages:
+            await ws.send(message)
+            same.append(await ws.recv() == message)
+        print(json.dumps({'extensions': [e.name for e in ws.extensions], 'same': same}))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == 'no-takeover'))
 `
+// The server echoes; with 'no-takeover' it asks both sides to drop their windows between messages.
 const PYTHON_SERVER = `
 import asyncio, sys
 import websockets
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 async def echo(ws, *rest):
     async for message in ws:
         await ws.send(message)
-async def main():
-    async with websockets.serve(echo, '127.0.0.1', 0, max_size=None) as server:
+async def main(no_takeover):
+    factory = ServerPerMessageDeflateFactory(server_no_context_takeover=no_takeover, client_no_context_takeover=no_takeover)
+    async with websockets.serve(echo, '127.0.0.1', 0, max_size=None, extensions=[factory], compression=None) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         await asyncio.Future()
-asyncio.run(main())
+asyncio.run(main(sys.argv[1] == 'no-takeover'))
 `
 
 const JSON_TEXT = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] })))
@@ -142,18 +150,6 @@ t.test('with fragmentSize, a compressed message leaves in fragments that ws reas
   t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
 })
 
-t.test("undici's WebSocket (the offer browsers send) -> our server", async (t) => {
-  const server = await ourEchoServer(t)
-  const ws = new UndiciWebSocket(server.url)
-  const opened = new Promise((resolve) => (ws.onopen = resolve))
-  await within(opened, 5000, 'open')
-  t.match(ws.extensions, /permessage-deflate/, `negotiated: ${ws.extensions}`)
-  const echo = new Promise<unknown>((resolve) => (ws.onmessage = (event) => resolve(event.data)))
-  ws.send(JSON_TEXT)
-  t.equal(await within(echo, 5000, 'echo'), JSON_TEXT)
-  ws.close()
-})
-
 t.test('RSV1 on the wire: a compressed message in, a compressed echo out', async (t) => {
   const server = await ourEchoServer(t)
   const raw = await rawConnect(server.port, { 'Sec-WebSocket-Extensions': 'permessage-deflate' })
@@ -226,56 +222,42 @@ t.test('the original API: new Watershed({ perMessageDeflate: true })', async (t)
   t.throws(() => new Watershed({ perMessageDeflate: { serverMaxWindowBits: 20 } }), RangeError)
 })
 
-t.test('Python websockets client -> our server: negotiated (its default), echoed', async (t) => {
-  if (await skipWithoutPython(t)) return
-  const server = await ourEchoServer(t)
-  const { stdout } = await execFileAsync(PYTHON, ['-c', PYTHON_CLIENT, server.url], { timeout: 10_000 })
-  t.strictSame(JSON.parse(stdout), { extensions: ['permessage-deflate'], same: true })
-})
+/** MESSAGES as the Python client reads them: text as text, bytes as latin-1 text. */
+function pythonSpec(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pmd-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'messages.json')
+  writeFileSync(file, JSON.stringify(MESSAGES.map((m) => (typeof m === 'string' ? { text: m } : { bytes: m.toString('latin1') }))))
+  return file
+}
 
-t.test('our client -> Python websockets server: negotiated, echoed', async (t) => {
-  if (await skipWithoutPython(t)) return
-  const child = spawn(PYTHON, ['-c', PYTHON_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] })
-  t.teardown(() => child.kill())
-  const port = Number(String((await nextEvent<[Buffer]>(child.stdout!, 'data', 10_000))[0]).trim())
-  const ws = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true, maxMessageSize: 4 * MiB })
-  t.teardown(() => ws.destroy())
-  const echoes: Array<string | Buffer> = []
-  ws.on('data', (message) => echoes.push(message))
-  for (const message of MESSAGES) ws.write(message)
-  await until(() => echoes.length === MESSAGES.length, 10_000, 'every echo')
-  t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
-})
+for (const [what, options] of settings) {
+  const mode = Object.keys(options).length > 0 ? 'no-takeover' : 'takeover'
 
-t.test('headless Chromium (its default offer) -> our server: negotiated, echoed', { skip: chromiumMissing() ?? false }, async (t) => {
-  // Chromium opens a WebSocket to 127.0.0.1 only from a page that 127.0.0.1 itself served.
-  const httpServer = http.createServer((_req, res) => res.end('<!doctype html>'))
-  const wss = new WebSocketServer({ server: httpServer, perMessageDeflate: true })
-  wss.on('connection', (ws) => ws.on('data', (message) => ws.write(message)))
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    httpServer.closeAllConnections()
-    return new Promise<void>((resolve) => httpServer.close(() => resolve()))
+  t.test(`Python websockets client -> our server, ${what}: negotiated, every message echoed`, async (t) => {
+    if (await skipWithoutPython(t)) return
+    const server = await ourEchoServer(t, options)
+    const { stdout } = await execFileAsync(PYTHON, ['-c', PYTHON_CLIENT, server.url, pythonSpec(t), mode], { timeout: 20_000 })
+    t.strictSame(JSON.parse(stdout), { extensions: ['permessage-deflate'], same: MESSAGES.map(() => true) })
+    const ws = server.connections[0]
+    t.ok(ws.socket.bytesRead < MiB, `both ways compressed: ${ws.socket.bytesRead} bytes read, ${ws.socket.bytesWritten} written for 2 MiB of payload each way`)
+    t.ok(ws.socket.bytesWritten < MiB)
   })
-  const server = { url: `ws://127.0.0.1:${(httpServer.address() as { port: number }).port}/` }
-  const browser = await launchChromium(t)
-  const page = await browser.newPage()
-  t.teardown(() => page.close())
-  await page.goto(server.url.replace(/^ws:/, 'http:'))
-  const report = await page.evaluate(
-    ({ url, text }) =>
-      new Promise<{ extensions: string; same: boolean }>((resolve) => {
-        // The browser's own WebSocket (this file's WebSocket is ws's).
-        const BrowserWebSocket = (globalThis as unknown as { WebSocket: typeof UndiciWebSocket }).WebSocket
-        const ws = new BrowserWebSocket(url)
-        ws.onopen = () => ws.send(text)
-        ws.onmessage = (event) => {
-          resolve({ extensions: ws.extensions, same: event.data === text })
-          ws.close()
-        }
-      }),
-    { url: server.url, text: JSON_TEXT },
-  )
-  t.match(report.extensions, /^permessage-deflate/, `negotiated: ${report.extensions}`)
-  t.equal(report.same, true, 'echoed')
-})
+
+  t.test(`our client -> Python websockets server, ${what}: negotiated, every message echoed`, async (t) => {
+    if (await skipWithoutPython(t)) return
+    const child = spawn(PYTHON, ['-c', PYTHON_SERVER, mode], { stdio: ['ignore', 'pipe', 'inherit'] })
+    t.teardown(() => child.kill())
+    const port = Number(String((await nextEvent<[Buffer]>(child.stdout!, 'data', 10_000))[0]).trim())
+    const ws = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: options, maxMessageSize: 4 * MiB })
+    t.teardown(() => ws.destroy())
+    const echoes: Array<string | Buffer> = []
+    ws.on('data', (message) => echoes.push(message))
+    for (const message of MESSAGES) ws.write(message)
+    await until(() => echoes.length === MESSAGES.length, 10_000, 'every echo')
+    t.ok(echoes.every((echo, i) => same(echo, MESSAGES[i])), 'each echo equals what was sent')
+    t.ok(ws.socket.bytesRead < MiB, `both ways compressed: ${ws.socket.bytesRead} bytes read, ${ws.socket.bytesWritten} written for 2 MiB of payload each way`)
+    t.ok(ws.socket.bytesWritten < MiB)
+  })
+}
+
