@@ -34,6 +34,9 @@ export function validateDuplexOptions(options: WebSocketDuplexOptions): void {
   if (bag.protocol !== undefined && bag.protocol !== null && typeof bag.protocol !== 'string') {
     throw new TypeError(`protocol must be a string or null, not ${shown(bag.protocol)}`)
   }
+  if (bag.extensions !== undefined && typeof bag.extensions !== 'string') {
+    throw new TypeError(`extensions must be a string, not ${shown(bag.extensions)}`)
+  }
   if (bag.head !== undefined && !(bag.head instanceof Uint8Array)) throw new TypeError('head must be a Buffer')
   connectionOptions(bag)
 }

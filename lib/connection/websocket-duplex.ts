@@ -39,6 +39,11 @@ export interface WebSocketDuplexOptions {
   role?: Role
   /** The negotiated subprotocol, if any. */
   protocol?: string | null
+  /**
+   * The extensions in use, as the handshake's Sec-WebSocket-Extensions
+   * answer named them (set by accept() and connect()). Default ''.
+   */
+  extensions?: string
   /** Bytes read past the handshake that belong to the WebSocket stream. */
   head?: Buffer
   /** Largest message accepted; larger fails with 1009. Default 100 MiB. */
@@ -161,6 +166,8 @@ export class WebSocketDuplex extends Duplex {
   readonly socket: Socket
   readonly role: Role
   readonly protocol: string | null
+  /** The extensions in use, as the 101 response named them ('' for none), like WHATWG's `extensions`. */
+  readonly extensions: string
 
   readonly #decoder: FrameDecoder
   /** permessage-deflate's stages, present only when it was negotiated. */
@@ -228,6 +235,7 @@ export class WebSocketDuplex extends Duplex {
     this.socket = socket
     this.role = options.role ?? 'server'
     this.protocol = options.protocol ?? null
+    this.extensions = options.extensions ?? ''
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.#autoPong = options.autoPong ?? true
     this.#gate = new DrainGate(this)

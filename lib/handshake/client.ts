@@ -18,7 +18,7 @@ import { validateClientOptions } from './options'
 import { upgradeRequestOn } from './upgrade-requests'
 import { type Compression, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
-export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression'> {
+export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
    * The subprotocols the request offered, so that a choice outside them is
    * refused. Not given: the server's choice is taken as it is.
@@ -92,7 +92,7 @@ function completeClient(
   offeredExtensions: string | undefined,
 ): WebSocketDuplex | Socket {
   validateClientOptions(options)
-  const { protocol, compression } = checkResponse(
+  const { protocol, compression, extensions } = checkResponse(
     res, key, options.protocols ?? requestedProtocols(socket), offeredExtensions, options.maxResponseHeaders, options.perMessageDeflate,
   )
   const tcp = socket as Socket
@@ -103,7 +103,7 @@ function completeClient(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression })
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression, extensions })
 }
 
 /** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
@@ -141,7 +141,7 @@ function checkResponse(
   offeredExtensions: string | undefined,
   maxHeaders = DEFAULT_MAX_RESPONSE_HEADERS,
   deflateSetting?: boolean | PerMessageDeflateOptions,
-): { protocol: string | null; compression: Compression | undefined } {
+): { protocol: string | null; compression: Compression | undefined; extensions: string } {
   // Node keeps at most maxHeadersCount fields (the request asks for one more
   // than the limit, so that going over shows); for a response handed to
   // clientFromUpgrade, all of them.
@@ -169,9 +169,10 @@ function checkResponse(
   }
   // An extension or parameter that was not offered fails the connection (RFC 6455 section 4.1).
   const agreed = acceptDeflateResponse(res.headers['sec-websocket-extensions'], offeredExtensions)
-  if (agreed === null) return { protocol: chosen ?? null, compression: undefined }
+  if (agreed === null) return { protocol: chosen ?? null, compression: undefined, extensions: '' }
   const { level, memLevel, threshold } = typeof deflateSetting === 'object' ? deflateSetting : ({} as PerMessageDeflateOptions)
-  return { protocol: chosen ?? null, compression: { ...agreed, level, memLevel, threshold } }
+  const answer = res.headers['sec-websocket-extensions']
+  return { protocol: chosen ?? null, compression: { ...agreed, level, memLevel, threshold }, extensions: String(answer ?? '') }
 }
 
 export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>

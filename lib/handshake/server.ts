@@ -18,7 +18,7 @@ import type { Socket } from 'node:net'
 /** Picks one of the subprotocols the client offered, or none. */
 export type ProtocolSelector = (offered: readonly string[], req: IncomingMessage) => string | null | undefined
 
-export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression'> {
+export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
    * permessage-deflate (RFC 7692): `true` or settings to accept a client's
    * offer (the first acceptable one). Default off.
@@ -155,7 +155,7 @@ export function accept(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, headers: _headers, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'server', protocol, head, compression: compression?.settings })
+  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response })
 }
 
 /**

@@ -47,7 +47,8 @@ function seen(frame: WireFrame): string {
 
 t.test('with permessage-deflate: { compress } decides for one message, the threshold for the rest', async (t) => {
   const { ws, reader, response } = await connection(t, true)
-  t.match(response, /permessage-deflate/)
+  t.match(response, /\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover(\r\n|$)/i)
+  t.equal(ws.extensions, 'permessage-deflate; server_no_context_takeover', 'the connection says what was settled')
   const bytes = Buffer.alloc(4096, 7)
   const callbacks: unknown[] = []
   ws.write(BIG, { compress: false }, (error) => callbacks.push(error ?? 'ok'))
@@ -86,6 +87,7 @@ t.test('the same Buffer written twice with two choices keeps each choice', async
 t.test('without permessage-deflate the option changes nothing', async (t) => {
   const { ws, reader, response } = await connection(t, false)
   t.notMatch(response, /permessage-deflate/)
+  t.equal(ws.extensions, '')
   ws.write(BIG, { compress: true })
   ws.write('tiny', { compress: false })
   await reader.waitFor(() => reader.frames.length === 2, 5000, 'two frames')
