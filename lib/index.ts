@@ -10,6 +10,7 @@ export { WebSocketDuplex, type WebSocketDuplexOptions, type WebSocketMessage, ty
 export { type WriteOptions } from './connection/write-options'
 export { FrameDecoder, type FrameDecoderOptions } from './stages/frame-decoder'
 export { MessageAssembler, type MessageAssemblerOptions, type AssembledItem } from './stages/message-assembler'
+export { MessageStream, isMessageStream } from './stages/message-stream'
 export { FrameEncoder, type FrameEncoderOptions, type Outbound } from './stages/frame-encoder'
 export { Inflate, type InflateOptions } from './stages/inflate'
 export { Deflate, type DeflateOptions, type DeflateMessage } from './stages/deflate'

@@ -7,6 +7,13 @@
  * Text is validated as it arrives, so invalid UTF-8 fails in the slice that
  * holds the bad byte, while the rest of the frame is still on the wire.
  * Limits are checked against declared lengths before payload arrives.
+ *
+ * Stream mode (`streamMessages`): a message (every one, or each whose first
+ * frame is over a threshold) comes out as a MessageStream as soon as its
+ * first frame arrives, and its bytes flow into that stream as slices come;
+ * the assembler takes no more slices while the stream's reader is behind,
+ * and none of the next message until the stream has ended or been
+ * destroyed (see message-stream.ts).
  */
 import type { TransformCallback } from 'node:stream'
 import { isAscii } from 'node:buffer'
@@ -20,6 +27,8 @@ import { FragmentBuffer } from './fragment-buffer'
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
 import { markText } from '../protocol/text-bytes'
 import { Utf8Validator } from '../protocol/utf8'
+import { CloseStatus } from '../protocol/errors'
+import { MessageStream } from './message-stream'
 
 export interface MessageAssemblerOptions {
   /** The largest message, in bytes; larger fails with 1009. Default 100 MiB. */
@@ -33,7 +42,24 @@ export interface MessageAssemblerOptions {
    * strings (still validated as UTF-8). Default false.
    */
   textAsBytes?: boolean
+  /**
+   * Deliver messages as MessageStreams: `true` for every message, or
+   * `{ threshold }` for each message whose first frame is longer than
+   * `threshold` bytes (smaller ones come whole). Default false.
+   */
+  streamMessages?: boolean | { threshold: number }
+  /**
+   * The largest streamed message, in bytes; larger fails with 1009. It is
+   * not held in memory, so it may be far above `maxMessageSize`; Infinity
+   * for no limit. Default 4 GiB.
+   */
+  maxStreamedMessageSize?: number
+  /** Bytes a message stream buffers before the assembler waits for its reader. Default 64 KiB. */
+  messageStreamHighWaterMark?: number
 }
+
+/** The default limit on a streamed message: 4 GiB. */
+export const DEFAULT_MAX_STREAMED_MESSAGE_SIZE = 2 ** 32
 
 /** Frames from this size on are assembled in a buffer of their own size. */
 const RESERVE_MIN = 64 * 1024
@@ -41,14 +67,25 @@ const RESERVE_MIN = 64 * 1024
 /** From this size, text is checked for plain ASCII before decoding. */
 const ASCII_CHECK_MIN = 1024
 
-/** What the assembler emits: a text message, a binary message or a control frame. */
-export type AssembledItem = string | Buffer | ControlFrame
+/** What the assembler emits: a text message, a binary message or a control frame (or, in stream mode, a MessageStream). */
+export type AssembledItem = string | Buffer | ControlFrame | MessageStream
 
 export class MessageAssembler extends Transform {
   readonly #maxMessageSize: number
   readonly #maxFragments: number
   readonly #textAsBytes: boolean
   readonly #gate: DrainGate
+  /** Stream messages whose first frame is longer than this; -1: stream mode off. */
+  readonly #streamOver: number
+  readonly #maxStreamedMessageSize: number
+  readonly #streamHighWaterMark: number | undefined
+
+  /** The message being streamed, if any. */
+  #stream: MessageStream | null = null
+  /** Bytes of the streamed message so far (declared lengths of its frames). */
+  #streamSize = 0
+  /** The callback of a slice held until the stream's reader wants more. */
+  #waiting: TransformCallback | null = null
 
   /** TEXT or BINARY while a message is in progress, else 0. */
   #opcode = 0
@@ -69,6 +106,20 @@ export class MessageAssembler extends Transform {
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS
     this.#textAsBytes = options.textAsBytes ?? false
+    const streaming = options.streamMessages ?? false
+    if (typeof streaming === 'object' && streaming !== null) {
+      const { threshold } = streaming
+      if (!(Number.isSafeInteger(threshold) && threshold >= 0)) {
+        throw new RangeError(`streamMessages.threshold must be a non-negative integer, not ${String(threshold)}`)
+      }
+      this.#streamOver = threshold
+    } else if (typeof streaming === 'boolean') {
+      this.#streamOver = streaming ? 0 : -1
+    } else {
+      throw new TypeError('streamMessages must be a boolean or { threshold }')
+    }
+    this.#maxStreamedMessageSize = options.maxStreamedMessageSize ?? DEFAULT_MAX_STREAMED_MESSAGE_SIZE
+    this.#streamHighWaterMark = options.messageStreamHighWaterMark
     this.#gate = new DrainGate(this)
   }
 
@@ -87,14 +138,83 @@ export class MessageAssembler extends Transform {
     if (this.#closed) return callback()
     try {
       if (isControl(slice.opcode)) this.#controlSlice(slice)
+      else if (this.#stream !== null || this.#startsStream(slice)) return this.#streamSlice(slice, callback)
       else this.#dataSlice(slice)
     } catch (err) {
       if (!(err instanceof WebSocketError)) throw err
       this.#data.clear()
+      this.#abortStream(err)
       this.#gate.hold(() => callback(err))
       return
     }
     callback()
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#abortStream(new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'the connection ended in the middle of a streamed message'))
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abortStream(error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'the connection closed in the middle of a streamed message'))
+    callback(error)
+  }
+
+  /** Whether this slice begins a message that stream mode delivers as a stream. */
+  #startsStream(slice: FrameSlice): boolean {
+    return this.#streamOver !== -1 && slice.first && slice.opcode !== Opcode.CONTINUATION &&
+      this.#opcode === 0 && (this.#streamOver === 0 || slice.length > this.#streamOver)
+  }
+
+  /** A slice of a streamed message: checked, then handed to its stream; the callback waits for the reader. */
+  #streamSlice(slice: FrameSlice, callback: TransformCallback): void {
+    if (slice.first) {
+      const starts = slice.opcode !== Opcode.CONTINUATION
+      if (starts) this.#streamSize = 0
+      // The same checks as for a whole message, under the streamed limit.
+      this.#startFrame(slice, this.#streamSize, this.#maxStreamedMessageSize)
+      this.#streamSize += slice.length
+      if (starts) {
+        this.#stream = new MessageStream(slice.opcode === Opcode.BINARY, this.#onDemand, this.#streamHighWaterMark)
+        this.#stream.once('close', this.#onDemand)
+        this.push(this.#stream)
+      }
+    }
+    const stream = this.#stream!
+    const text = this.#opcode === Opcode.TEXT
+    const payload = slice.payload
+    // RFC 6455 section 8.1: invalid UTF-8 in a text message MUST fail the connection, streamed or not.
+    if (text && !this.#utf8.push(payload)) throw invalidUtf8()
+    const end = slice.last && slice.fin
+    if (end && text && !this.#utf8.end()) throw invalidUtf8()
+    const wanted = stream.destroyed || payload.length === 0 || stream.push(payload)
+    if (!end) {
+      if (wanted) callback()
+      else this.#waiting = callback
+      return
+    }
+    this.#stream = null
+    this.#opcode = 0
+    if (stream.destroyed) return callback()
+    // The next message waits until this one is read to its end (or abandoned).
+    stream.push(null)
+    stream.once('close', () => callback())
+  }
+
+  /** The stream's reader wants more, or the stream is gone: the held slice is done. */
+  readonly #onDemand = (): void => {
+    const callback = this.#waiting
+    this.#waiting = null
+    callback?.()
+  }
+
+  /** The message being streamed will not end: its stream is destroyed (see message-stream.ts). */
+  #abortStream(error: Error): void {
+    const stream = this.#stream
+    this.#stream = null
+    this.#waiting = null
+    if (stream === null || stream.destroyed) return
+    stream.destroy(stream.listenerCount('error') > 0 ? error : undefined)
   }
 
   #controlSlice(slice: FrameSlice): void {
@@ -134,7 +254,8 @@ export class MessageAssembler extends Transform {
     if (slice.last && slice.fin) this.#deliver(this.#data.take())
   }
 
-  #startFrame(slice: FrameSlice): void {
+  /** Checks the first slice of a frame against message order and the limits; `size` is the message's so far. */
+  #startFrame(slice: FrameSlice, size = this.#data.size, limit = this.#maxMessageSize): void {
     if (slice.opcode === Opcode.CONTINUATION) {
       if (this.#opcode === 0) {
         throw protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame with no message in progress')
@@ -150,8 +271,8 @@ export class MessageAssembler extends Transform {
       throw tooBig('WS_ERR_TOO_MANY_FRAGMENTS', `message spans more than ${this.#maxFragments} frames`)
     }
     // Judged on the declared length, before the payload is here.
-    if (this.#data.size + slice.length > this.#maxMessageSize) {
-      throw tooBig('WS_ERR_MESSAGE_TOO_LARGE', `message exceeds the limit of ${this.#maxMessageSize} bytes`)
+    if (size + slice.length > limit) {
+      throw tooBig('WS_ERR_MESSAGE_TOO_LARGE', `message exceeds the limit of ${limit} bytes`)
     }
   }
 

@@ -12,3 +12,4 @@ import * as ReadableStream from 'readable-stream'
 
 export const Duplex = ReadableStream.Duplex as unknown as typeof NodeStream.Duplex
 export const Transform = ReadableStream.Transform as unknown as typeof NodeStream.Transform
+export const Readable = ReadableStream.Readable as unknown as typeof NodeStream.Readable

@@ -46,6 +46,7 @@ export function zlibCompressor(options: { windowBits?: number; memLevel?: number
 export function show(item: AssembledItem): string {
   if (item instanceof ControlFrame) return `${item.type}:${item.type === 'close' ? item.code : item.payload.toString('hex')}`
   if (typeof item === 'string') return item.length <= 40 ? `text:${item}` : `text:${item.length} chars`
+  if (!Buffer.isBuffer(item)) return `${item.binary ? 'binary' : 'text'} stream`
   return item.length <= 20 ? `binary:${item.toString('hex')}` : `binary:${item.length} bytes`
 }
 
