@@ -20,9 +20,19 @@ export function connectionOptions(options: Bag): void {
   boolean(options, 'allowHalfOpen')
   boolean(options, 'autoPong')
   boolean(options, 'textAsBytes')
+  limit(options, 'maxStreamedMessageSize')
+  streamSetting(options.streamMessages)
   if (options.heartbeat !== undefined) heartbeatTimes(options.heartbeat as HeartbeatSetting)
   highWaterMark(options, 'readableHighWaterMark')
   highWaterMark(options, 'writableHighWaterMark')
+}
+
+function streamSetting(value: unknown): void {
+  if (value === undefined || typeof value === 'boolean') return
+  const threshold = (value as { threshold?: unknown } | null)?.threshold
+  if (typeof value !== 'object' || !(typeof threshold === 'number' && Number.isSafeInteger(threshold) && threshold >= 0)) {
+    throw new TypeError(`streamMessages must be a boolean or { threshold: non-negative integer }, not ${shown(value)}`)
+  }
 }
 
 /** Checks every WebSocketDuplex option; throws a TypeError or RangeError naming the first bad one. */

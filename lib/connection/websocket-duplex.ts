@@ -30,7 +30,7 @@ import { Inflate } from '../stages/inflate'
 import type { PerMessageDeflateParams } from '../protocol/permessage-deflate'
 import { Heartbeat, type HeartbeatSetting } from './heartbeat'
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
-import { type AssembledItem, MessageAssembler } from '../stages/message-assembler'
+import { type AssembledItem, DEFAULT_MAX_STREAMED_MESSAGE_SIZE, MessageAssembler } from '../stages/message-assembler'
 import { validateDuplexOptions } from './options'
 import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
 
@@ -74,6 +74,19 @@ export interface WebSocketDuplexOptions {
    * without a conversion. Default false.
    */
   textAsBytes?: boolean
+  /**
+   * Receive messages as streams (MessageStream, a Readable of the message's
+   * bytes), each as soon as its first frame arrives: `true` for every
+   * message, `{ threshold }` for each whose first frame is longer than
+   * `threshold` bytes (the others come whole). Default false.
+   */
+  streamMessages?: boolean | { threshold: number }
+  /**
+   * The largest streamed message; larger fails with 1009. Streamed messages
+   * are not held in memory, so it may be far above maxMessageSize (Infinity:
+   * no limit). Default 4 GiB.
+   */
+  maxStreamedMessageSize?: number
   /**
    * Dead-peer detection: ping every `interval` ms and fail the connection
    * (WS_ERR_HEARTBEAT_TIMEOUT, closed as 1006) when nothing, not even a
@@ -243,15 +256,19 @@ export class WebSocketDuplex extends Duplex {
     this.on('unpipe', this.#onUnpipe)
 
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
+    const streaming = options.streamMessages !== undefined && options.streamMessages !== false
+    // A streamed message is not held, so its frames and inflated bytes answer to the streamed limit;
+    // the assembler still holds every message it assembles whole to maxMessageSize.
+    const largest = streaming ? options.maxStreamedMessageSize ?? DEFAULT_MAX_STREAMED_MESSAGE_SIZE : maxMessageSize
     const compression = options.compression
     this.#decoder = new FrameDecoder({
       role: this.role,
-      maxPayload: Math.min(maxMessageSize, options.maxFrameSize ?? maxMessageSize),
+      maxPayload: Math.min(largest, options.maxFrameSize ?? largest),
       // RFC 7692 section 6: RSV1 marks a compressed message, once the extension is negotiated.
       allowRsv1: compression !== undefined,
     })
     this.#inflate = compression
-      ? new Inflate({ ...compression, role: this.role, maxMessageSize, maxFragments: options.maxFragments })
+      ? new Inflate({ ...compression, role: this.role, maxMessageSize: largest, maxFragments: options.maxFragments })
       : null
     this.#deflate = compression
       ? new Deflate({ ...compression, role: this.role, writableHighWaterMark: 2, readableHighWaterMark: 1 })
@@ -260,6 +277,8 @@ export class WebSocketDuplex extends Duplex {
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
       textAsBytes: options.textAsBytes,
+      streamMessages: options.streamMessages,
+      maxStreamedMessageSize: options.maxStreamedMessageSize,
       // The duplex's own buffer is the one that counts: while the reader is
       // paused, messages queue there, not a second time in front of it.
       readableHighWaterMark: 1,
@@ -438,6 +457,9 @@ export class WebSocketDuplex extends Duplex {
     this.#heartbeat?.stop()
     this.#detach()
     this.#assembler.off('data', this.#onItem)
+    // A message still streaming in will not end: its stream is destroyed (message-stream.ts).
+    // Without an error here, so the assembler reports none; the stream gets the abnormal closure.
+    this.#assembler.destroy()
     // zlib contexts are freed now, not when the garbage collector gets to them.
     this.#inflate?.destroy()
     this.#deflate?.destroy()
