@@ -33,6 +33,7 @@ import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/lim
 import { type AssembledItem, DEFAULT_MAX_STREAMED_MESSAGE_SIZE, MessageAssembler } from '../stages/message-assembler'
 import { validateDuplexOptions } from './options'
 import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
+import { type MessageSource, isMessageSource, sendSource } from './message-source'
 
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
@@ -194,6 +195,11 @@ export class WebSocketDuplex extends Duplex {
    * compression stage in front of it.
    */
   readonly #outbound: Writable
+  /** Sources written as messages, each behind its empty marker until _write() takes it. */
+  readonly #streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined }>()
+  /** The streamed message being sent, stopped if the connection fails or closes. */
+  #sending: AbortController | null = null
+  readonly #fragmentSize: number | undefined
   /** Messages written with a compression choice (write-options.ts), until _write() takes them. */
   readonly #choices = new WeakMap<Uint8Array, boolean>()
   readonly #gate: DrainGate
@@ -249,6 +255,7 @@ export class WebSocketDuplex extends Duplex {
     this.role = options.role ?? 'server'
     this.protocol = options.protocol ?? null
     this.extensions = options.extensions ?? ''
+    this.#fragmentSize = options.fragmentSize
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.#autoPong = options.autoPong ?? true
     this.#gate = new DrainGate(this)
@@ -393,15 +400,29 @@ export class WebSocketDuplex extends Duplex {
   override write(message: string | Uint8Array, encoding: BufferEncoding, callback?: WriteCallback): boolean
   /** With options for this message: `{ compress: false }` sends it uncompressed (see WriteOptions). */
   override write(message: string | Uint8Array, options: WriteOptions, callback?: WriteCallback): boolean
+  /**
+   * A source (a Readable, a WHATWG ReadableStream, an async iterable of
+   * Buffers or strings) is sent as one message, fragment by fragment as its
+   * bytes come; writes after it wait until it ends (see message-source.ts).
+   */
+  override write(source: MessageSource, callback?: WriteCallback): boolean
+  override write(source: MessageSource, options: WriteOptions, callback?: WriteCallback): boolean
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    let options: WriteOptions | undefined
     if (isWriteOptions(encoding)) {
       checkWriteOptions(encoding)
-      const { compress } = encoding
-      if (compress !== undefined && this.#deflate && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
-        chunk = freshView(chunk)
-        this.#choices.set(chunk as Buffer, compress)
-      }
+      options = encoding
       encoding = undefined
+    }
+    if (isMessageSource(chunk)) {
+      // Through the Writable's buffer like any message, so order holds: an empty marker stands
+      // for the source until _write() takes it (see write-options.ts for why not an object).
+      const marker = Buffer.alloc(0)
+      this.#streamedSources.set(marker, { source: chunk, text: options?.text })
+      chunk = marker
+    } else if (options?.compress !== undefined && this.#deflate && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+      chunk = freshView(chunk)
+      this.#choices.set(chunk as Buffer, options.compress)
     }
     if (!this.writableEnded || this.destroyed) {
       return super.write(chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)
@@ -423,6 +444,10 @@ export class WebSocketDuplex extends Duplex {
       this.#pendingTaken = false
       return
     }
+    if (chunk.length === 0 && typeof chunk !== 'string') {
+      const streamed = this.#streamedSources.get(chunk)
+      if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, callback)
+    }
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
     if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
@@ -432,6 +457,31 @@ export class WebSocketDuplex extends Duplex {
       this.#pendingWrite = callback
       this.#pendingTaken = true
     }
+  }
+
+  /** One message from a source; the write's callback waits for its end, so later writes wait too. */
+  #sendSource(source: MessageSource, text: boolean | undefined, callback: WriteCallback): void {
+    const sending = new AbortController()
+    this.#sending = sending
+    sendSource(source, this.#outbound, { text, fragmentSize: this.#fragmentSize, signal: sending.signal }).then(
+      () => {
+        this.#sending = null
+        callback()
+      },
+      (error: Error) => {
+        this.#sending = null
+        if (this.destroyed) {
+          callback(this.#error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
+            'the connection closed before the streamed message ended'))
+          return
+        }
+        // Held like any write while failing: _destroy() fails it.
+        this.#pendingWrite = callback
+        this.#pendingTaken = false
+        // The fragments sent cannot be taken back: the peer sees the message cut by our CLOSE (1011).
+        if (!sending.signal.aborted) this.#fail(error)
+      },
+    )
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -457,6 +507,7 @@ export class WebSocketDuplex extends Duplex {
     this.#heartbeat?.stop()
     this.#detach()
     this.#assembler.off('data', this.#onItem)
+    this.#sending?.abort(error ?? new Error('the connection closed'))
     // A message still streaming in will not end: its stream is destroyed (message-stream.ts).
     // Without an error here, so the assembler reports none; the stream gets the abnormal closure.
     this.#assembler.destroy()
@@ -637,6 +688,7 @@ export class WebSocketDuplex extends Duplex {
   #fail(error: Error): void {
     if (this.#error) return
     this.#error = error
+    this.#sending?.abort(error)
     this.#heartbeat?.stop()
     this.#stopReading()
     this.#disconnect(error)
@@ -763,7 +815,11 @@ export class WebSocketDuplex extends Duplex {
       (this.writableLength > 0
         ? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
           `connection closed with ${this.writableLength} bytes not sent`)
-        : null)
+        : this.#sending !== null
+          ? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'connection closed in the middle of a streamed message')
+          : null)
+    // A message streaming out can go nowhere now; its source is left (message-source.ts).
+    if (error) this.#sending?.abort(error)
     this.#disconnect(error)
     if (error) {
       this.#gate.hold(() => this.destroy(error))

@@ -19,6 +19,12 @@ export interface WriteOptions {
    * the threshold decides. Without the extension it changes nothing.
    */
   compress?: boolean
+  /**
+   * For a message written from a source: send it as text (its bytes are
+   * checked as UTF-8) or, `false`, as binary. Left out: text when the
+   * source's first chunk is a string.
+   */
+  text?: boolean
 }
 
 /** Whether write()'s second argument is an options object (not an encoding or a callback). */
@@ -26,9 +32,9 @@ export const isWriteOptions = (value: unknown): value is WriteOptions =>
   typeof value === 'object' && value !== null
 
 export function checkWriteOptions(options: WriteOptions): void {
-  const { compress } = options
-  if (compress !== undefined && typeof compress !== 'boolean') {
-    throw new TypeError(`compress must be a boolean, not ${typeof compress}`)
+  for (const name of ['compress', 'text'] as const) {
+    const value = options[name]
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, not ${typeof value}`)
   }
 }
 

@@ -47,6 +47,7 @@ export type WebSocketErrorCode =
   | 'WS_ERR_RESPONSE_HEADERS_TOO_LARGE'
   | 'WS_ERR_HEARTBEAT_TIMEOUT'
   | 'WS_ERR_UNREAD_MESSAGES'
+  | 'WS_ERR_SOURCE_FAILED'
 
 /** A protocol or connection failure; `status` is the close code it maps to. */
 export class WebSocketError extends Error {
@@ -104,3 +105,15 @@ export const invalidUtf8 = () =>
  */
 export const invalidCompressedData = (detail: string) =>
   new WebSocketError('WS_ERR_INVALID_COMPRESSED_DATA', CloseStatus.INVALID_PAYLOAD, `invalid compressed data: ${detail}`)
+
+/**
+ * The source of a message being streamed out failed (or yielded bad text):
+ * the message cannot be finished, so the connection is failed with 1011.
+ * `cause` is what the source threw.
+ */
+export function sourceFailed(cause: unknown): WebSocketError {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  const error = new WebSocketError('WS_ERR_SOURCE_FAILED', CloseStatus.INTERNAL_ERROR, `the message's source failed: ${reason}`)
+  Object.defineProperty(error, 'cause', { value: cause, configurable: true, writable: true })
+  return error
+}

@@ -1,0 +1,265 @@
+/**
+ * Sending a message from a stream over real TCP, as a specification: a
+ * Readable, an async generator or a WHATWG ReadableStream written to a
+ * connection goes out as one fragmented message (frames as the bytes come,
+ * an empty final frame), text or binary, split at fragmentSize; writes
+ * after it wait; pongs interleave between its fragments; a reader that does
+ * not read holds the source back; a source that fails, or bad text, closes
+ * the connection with 1011 after the fragments already sent; a connection
+ * that goes stops the source; 1 GiB each way in constant memory.
+ */
+import { createHash } from 'node:crypto'
+import { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import t, { type Test } from 'tap'
+import WebSocket from 'ws'
+import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
+import { connect } from '../../lib/handshake/client'
+import type { AcceptOptions } from '../../lib/handshake/server'
+import type { MessageStream } from '../../lib/stages/message-stream'
+import { clientFrame } from '../helpers/frames'
+import { MiB } from '../helpers/memory'
+import { serve } from '../helpers/ws-pair'
+import { WireReader, closeCodeOf, rawConnect } from '../helpers/ws-raw'
+import { nextEvent, until } from '../helpers/ws-wait'
+
+/** Our server; `onConnection` gets each connection. */
+async function ourServer(t: Test, options: AcceptOptions, onConnection: (ws: WebSocketDuplex) => void) {
+  const listening = await serve(options, (ws) => {
+    ws.on('error', () => {})
+    onConnection(ws)
+  })
+  t.teardown(() => listening.close())
+  return listening
+}
+
+/** A raw client of our server reading its frames, and the server's side of the connection. */
+async function rawPeer(t: Test, options: AcceptOptions = {}) {
+  let server: WebSocketDuplex | null = null
+  const listening = await ourServer(t, options, (ws) => (server = ws))
+  const raw = await rawConnect(listening.port)
+  t.teardown(() => raw.socket.destroy())
+  await until(() => server !== null, 5000, 'accepted')
+  return { ws: server! as WebSocketDuplex, socket: raw.socket, reader: new WireReader(raw.socket, 'client') }
+}
+
+/** A ws client of our server, collecting whole messages. */
+async function wsPeer(t: Test, options: AcceptOptions = {}) {
+  let server: WebSocketDuplex | null = null
+  const listening = await ourServer(t, options, (ws) => (server = ws))
+  const client = new WebSocket(listening.url)
+  t.teardown(() => client.terminate())
+  const messages: Array<string | Buffer> = []
+  client.on('message', (data: Buffer, isBinary: boolean) => messages.push(isBinary ? data : data.toString()))
+  await nextEvent(client, 'open')
+  await until(() => server !== null, 5000, 'accepted')
+  return { ws: server! as WebSocketDuplex, client, messages }
+}
+
+const describe = (f: { fin: boolean; opcode: number; payload: Buffer }) => `${f.opcode}${f.fin ? ' fin' : ''} ${f.payload.length}`
+
+t.test('a Readable of Buffers goes out as one binary message, a frame per chunk, then an empty final frame', async (t) => {
+  const { ws, reader } = await rawPeer(t)
+  const done = new Promise<unknown>((resolve) => ws.write(Readable.from([Buffer.alloc(3, 1), Buffer.alloc(5, 2)]), resolve))
+  t.equal(await done, undefined, 'the write callback: no error, once the message is out')
+  await reader.waitFor(() => reader.frames.length === 3, 5000, 'three frames')
+  t.same(reader.frames.map(describe), ['2 3', '0 5', '0 fin 0'])
+})
+
+t.test('strings make a text message; a surrogate pair cut between chunks arrives whole', async (t) => {
+  const { ws, messages } = await wsPeer(t)
+  async function* lines() {
+    yield 'one, '
+    yield 'two \ud83d'
+    yield '\ude00 three'
+  }
+  ws.write(lines())
+  await until(() => messages.length === 1, 5000, 'the message')
+  t.equal(messages[0], 'one, two 😀 three')
+})
+
+t.test('{ text: true } sends bytes as text, checked as UTF-8; { text: false } strings as binary', async (t) => {
+  const { ws, messages } = await wsPeer(t)
+  ws.write(Readable.from([Buffer.from('h\xc3'.slice(0, 1)), Buffer.from([0xc3]), Buffer.from([0xa9])]), { text: true })
+  ws.write(Readable.from(['as bytes']), { text: false })
+  await until(() => messages.length === 2, 5000, 'two messages')
+  t.equal(messages[0], 'hé', 'a character cut between chunks is fine')
+  t.same(messages[1], Buffer.from('as bytes'))
+})
+
+t.test('bad text from a source closes with 1011 after the fragments already sent', async (t) => {
+  const { ws, reader } = await rawPeer(t)
+  const errors: Array<Error & { code?: string }> = []
+  ws.on('error', (error) => errors.push(error))
+  const callback = new Promise<Error & { code?: string }>((resolve) =>
+    ws.write(Readable.from([Buffer.from('fine'), Buffer.from([0xff])]), { text: true }, (error) => resolve(error as Error)),
+  )
+  t.equal((await callback).code, 'WS_ERR_SOURCE_FAILED')
+  await reader.waitFor(() => reader.frameWith(0x8) !== undefined, 5000, 'the CLOSE')
+  t.same(reader.frames.map(describe), ['1 4', '8 fin 2'], 'the good fragment, then CLOSE; never the bad bytes nor a FIN')
+  t.equal(closeCodeOf(reader.frameWith(0x8)!), 1011)
+  await until(() => errors.length > 0, 5000, 'the error')
+  t.equal(errors[0].code, 'WS_ERR_SOURCE_FAILED')
+})
+
+t.test('a source that fails midway: the peer sees the message cut by a CLOSE 1011', async (t) => {
+  const { ws, client, messages } = await wsPeer(t)
+  async function* failing() {
+    yield Buffer.alloc(100)
+    throw new Error('disk on fire')
+  }
+  const failed = new Promise<Error & { code?: string; cause?: Error }>((resolve) => ws.write(failing(), (error) => resolve(error as never)))
+  const [code] = await nextEvent<[number, Buffer]>(client, 'close')
+  t.equal(code, 1011, 'the peer is told the message could not be finished')
+  t.same(messages, [], 'and receives no truncated message')
+  const error = await failed
+  t.equal(error.code, 'WS_ERR_SOURCE_FAILED')
+  t.equal(error.cause?.message, 'disk on fire')
+})
+
+t.test('fragmentSize splits chunks; writes after a streamed message wait for it', async (t) => {
+  const { ws, reader } = await rawPeer(t, { fragmentSize: 4 })
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  async function* slow() {
+    yield Buffer.alloc(10)
+    await gate
+    yield Buffer.alloc(2)
+  }
+  ws.write(slow())
+  ws.write(Buffer.from('after'))
+  await reader.waitFor(() => reader.frames.length === 3, 5000, 'the first chunk')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(reader.frames.map(describe), ['2 4', '0 4', '0 2'], 'the first chunk in frames of 4; nothing else yet')
+  release()
+  await reader.waitFor(() => reader.frames.length === 7, 5000, 'the rest')
+  t.same(reader.frames.slice(3).map(describe), ['0 2', '0 fin 0', '2 4', '0 fin 1'], 'the message ends, then the next one')
+})
+
+t.test('a PING arriving while a message streams out is answered between its fragments', async (t) => {
+  const { ws, socket, reader } = await rawPeer(t)
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  async function* waiting() {
+    yield Buffer.from('part one')
+    await gate
+    yield Buffer.from('part two')
+  }
+  ws.write(waiting())
+  await reader.waitFor(() => reader.frames.length === 1, 5000, 'the first fragment')
+  socket.write(clientFrame({ opcode: 9, payload: 'ping' }))
+  await reader.waitFor(() => reader.frames.length === 2, 5000, 'the PONG')
+  release()
+  await reader.waitFor(() => reader.frames.length === 4, 5000, 'the rest')
+  t.same(reader.frames.map(describe), ['2 8', '10 fin 4', '0 8', '0 fin 0'])
+})
+
+t.test('a peer that does not read holds the source back', async (t) => {
+  const { ws, socket } = await rawPeer(t)
+  socket.pause()
+  let pulled = 0
+  const block = Buffer.alloc(64 * 1024)
+  const source = new Readable({
+    read() {
+      pulled += block.length
+      this.push(pulled > 256 * MiB ? null : block)
+    },
+  })
+  ws.write(source)
+  // Let the pipeline fill: pulled stops growing once TCP, the socket and the stages are full.
+  let last = -1
+  while (pulled !== last) {
+    last = pulled
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  t.ok(pulled < 32 * MiB, `the source was read for ${(pulled / MiB).toFixed(1)} MiB, then held back`)
+  t.equal(ws.writableLength, 0, 'the marker holds no bytes in the duplex')
+})
+
+t.test('a connection that goes while a message streams out stops its source', async (t) => {
+  const { ws, socket } = await rawPeer(t)
+  let pulls = 0
+  const source = new Readable({
+    read() {
+      pulls++
+      setTimeout(() => this.push(Buffer.alloc(10)), 5)
+    },
+  })
+  const callback = new Promise<Error & { code?: string }>((resolve) => ws.write(source, (error) => resolve(error as Error)))
+  await until(() => pulls > 3, 5000, 'streaming')
+  socket.destroy()
+  const error = await callback
+  t.ok(error instanceof Error, `the write callback fails: ${error.message}`)
+  await until(() => source.destroyed, 5000, 'the source destroyed')
+  t.pass('the source is destroyed')
+})
+
+t.test('a WHATWG ReadableStream is a source too', async (t) => {
+  const { ws, messages } = await wsPeer(t)
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('from '))
+      controller.enqueue(new TextEncoder().encode('a web stream'))
+      controller.close()
+    },
+  })
+  ws.write(stream, { text: true })
+  await until(() => messages.length === 1, 5000, 'the message')
+  t.equal(messages[0], 'from a web stream')
+})
+
+/** 1 GiB as the same 1 MiB block, from an async generator; its hash. */
+function gigabyte() {
+  const block = Buffer.alloc(MiB)
+  for (let i = 0; i < block.length; i++) block[i] = (i * 13 + 5) & 0xff
+  const expected = createHash('sha256')
+  for (let i = 0; i < 1024; i++) expected.update(block)
+  async function* source() {
+    for (let i = 0; i < 1024; i++) yield block
+  }
+  return { source, hash: expected.digest('hex') }
+}
+
+/** Reads a streamed message to its end, hashing it; the process's peak RSS growth meanwhile. */
+async function hashStream(stream: MessageStream, rssBefore: number) {
+  let peak = rssBefore
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+  const hash = createHash('sha256')
+  let size = 0
+  await pipeline(stream, new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      size += chunk.length
+      hash.update(chunk)
+      callback()
+    },
+  }))
+  clearInterval(sampler)
+  return { size, hash: hash.digest('hex'), growth: (peak - rssBefore) / MiB }
+}
+
+for (const direction of ['server to client', 'client to server'] as const) {
+  t.test(`1 GiB ${direction}, streamed at both ends, in constant memory`, async (t) => {
+    const { source, hash } = gigabyte()
+    const received: MessageStream[] = []
+    const options = { streamMessages: true, maxMessageSize: MiB } as const
+    let server: WebSocketDuplex | null = null
+    const listening = await ourServer(t, options, (ws) => {
+      server = ws
+      ws.on('data', (message) => received.push(message as unknown as MessageStream))
+    })
+    const client = await connect(listening.url, options)
+    t.teardown(() => client.destroy())
+    client.on('error', () => {})
+    client.on('data', (message) => received.push(message as unknown as MessageStream))
+    await until(() => server !== null, 5000, 'accepted')
+    const [sender] = direction === 'server to client' ? [server! as WebSocketDuplex] : [client]
+    const rssBefore = process.memoryUsage().rss
+    const sent = new Promise<unknown>((resolve) => sender.write(source(), resolve))
+    await until(() => received.length === 1, 5000, 'the message stream')
+    const result = await hashStream(received[0], rssBefore)
+    t.equal(await sent, undefined, 'the write callback: sent')
+    t.equal(result.size, 1024 * MiB, 'every byte')
+    t.equal(result.hash, hash, 'the same bytes')
+    t.ok(result.growth < 64, `RSS (both ends, one process) grew by ${result.growth.toFixed(1)} MiB`)
+  })
+}
