@@ -34,6 +34,7 @@ import { type AssembledItem, DEFAULT_MAX_STREAMED_MESSAGE_SIZE, MessageAssembler
 import { validateDuplexOptions } from './options'
 import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
 import { type MessageSource, isMessageSource, sendSource } from './message-source'
+import { MessageStream } from '../stages/message-stream'
 
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
@@ -418,7 +419,9 @@ export class WebSocketDuplex extends Duplex {
       // Through the Writable's buffer like any message, so order holds: an empty marker stands
       // for the source until _write() takes it (see write-options.ts for why not an object).
       const marker = Buffer.alloc(0)
-      this.#streamedSources.set(marker, { source: chunk, text: options?.text })
+      // A received message stream passed on (a proxy) keeps its type.
+      const text = options?.text ?? (chunk instanceof MessageStream ? chunk.text : undefined)
+      this.#streamedSources.set(marker, { source: chunk, text })
       chunk = marker
     } else if (options?.compress !== undefined && this.#deflate && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
       chunk = freshView(chunk)

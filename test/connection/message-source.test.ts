@@ -8,7 +8,10 @@
  * the connection with 1011 after the fragments already sent; a connection
  * that goes stops the source; 1 GiB each way in constant memory.
  */
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import t, { type Test } from 'tap'
@@ -18,10 +21,12 @@ import { connect } from '../../lib/handshake/client'
 import type { AcceptOptions } from '../../lib/handshake/server'
 import type { MessageStream } from '../../lib/stages/message-stream'
 import { clientFrame } from '../helpers/frames'
-import { MiB } from '../helpers/memory'
+import { MiB, STREAMING_RSS_BOUND_MIB } from '../helpers/memory'
 import { serve } from '../helpers/ws-pair'
 import { WireReader, closeCodeOf, rawConnect } from '../helpers/ws-raw'
 import { nextEvent, until } from '../helpers/ws-wait'
+
+const execFileAsync = promisify(execFile)
 
 /** Our server; `onConnection` gets each connection. */
 async function ourServer(t: Test, options: AcceptOptions, onConnection: (ws: WebSocketDuplex) => void) {
@@ -208,19 +213,14 @@ t.test('a WHATWG ReadableStream is a source too', async (t) => {
   t.equal(messages[0], 'from a web stream')
 })
 
-/** 1 GiB as the same 1 MiB block, from an async generator; its hash. */
-function gigabyte() {
-  const block = Buffer.alloc(MiB)
-  for (let i = 0; i < block.length; i++) block[i] = (i * 13 + 5) & 0xff
-  const expected = createHash('sha256')
-  for (let i = 0; i < 1024; i++) expected.update(block)
-  async function* source() {
-    for (let i = 0; i < 1024; i++) yield block
-  }
-  return { source, hash: expected.digest('hex') }
+/** The same 1 MiB block, as the peer in test/helpers/stream-peer.cjs makes it. */
+function block(): Buffer {
+  const bytes = Buffer.alloc(MiB)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13 + 5) & 0xff
+  return bytes
 }
 
-/** Reads a streamed message to its end, hashing it; the process's peak RSS growth meanwhile. */
+/** Reads a streamed message to its end, hashing it; this process's peak RSS growth meanwhile. */
 async function hashStream(stream: MessageStream, rssBefore: number) {
   let peak = rssBefore
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
@@ -237,29 +237,82 @@ async function hashStream(stream: MessageStream, rssBefore: number) {
   return { size, hash: hash.digest('hex'), growth: (peak - rssBefore) / MiB }
 }
 
-for (const direction of ['server to client', 'client to server'] as const) {
-  t.test(`1 GiB ${direction}, streamed at both ends, in constant memory`, async (t) => {
-    const { source, hash } = gigabyte()
-    const received: MessageStream[] = []
-    const options = { streamMessages: true, maxMessageSize: MiB } as const
-    let server: WebSocketDuplex | null = null
-    const listening = await ourServer(t, options, (ws) => {
-      server = ws
-      ws.on('data', (message) => received.push(message as unknown as MessageStream))
-    })
-    const client = await connect(listening.url, options)
-    t.teardown(() => client.destroy())
-    client.on('error', () => {})
-    client.on('data', (message) => received.push(message as unknown as MessageStream))
-    await until(() => server !== null, 5000, 'accepted')
-    const [sender] = direction === 'server to client' ? [server! as WebSocketDuplex] : [client]
-    const rssBefore = process.memoryUsage().rss
-    const sent = new Promise<unknown>((resolve) => sender.write(source(), resolve))
-    await until(() => received.length === 1, 5000, 'the message stream')
-    const result = await hashStream(received[0], rssBefore)
-    t.equal(await sent, undefined, 'the write callback: sent')
-    t.equal(result.size, 1024 * MiB, 'every byte')
-    t.equal(result.hash, hash, 'the same bytes')
-    t.ok(result.growth < 64, `RSS (both ends, one process) grew by ${result.growth.toFixed(1)} MiB`)
+const PEER = path.join(__dirname, '../helpers/stream-peer.cjs')
+const GiB = 1024 * MiB
+
+// Each end measured in its own process: our server here, our client (the built package) in a child.
+t.test('1 GiB server to client, streamed at both ends, each end in constant memory', async (t) => {
+  const same = block()
+  const expected = createHash('sha256')
+  for (let i = 0; i < 1024; i++) expected.update(same)
+  let sent: Promise<unknown> | null = null
+  let rssBefore = 0
+  let peak = 0
+  let sampler: NodeJS.Timeout | undefined
+  const listening = await ourServer(t, { streamMessages: true }, (ws) => {
+    async function* source() {
+      for (let i = 0; i < 1024; i++) yield same
+    }
+    rssBefore = peak = process.memoryUsage().rss
+    sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+    sent = new Promise((resolve) => ws.write(source(), resolve))
   })
-}
+  const { stdout } = await execFileAsync(process.execPath, [PEER, 'receive', listening.url, String(GiB)], { timeout: 60_000 })
+  clearInterval(sampler)
+  const peer = JSON.parse(stdout) as { size: number; hash: string; growth: number }
+  t.equal(await sent, undefined, 'the write callback: sent')
+  t.equal(peer.size, GiB, 'every byte')
+  t.equal(peer.hash, expected.digest('hex'), 'the same bytes')
+  const growth = (peak - rssBefore) / MiB
+  t.ok(growth < STREAMING_RSS_BOUND_MIB, `the sending server's RSS grew by ${growth.toFixed(1)} MiB`)
+  t.ok(peer.growth < STREAMING_RSS_BOUND_MIB, `the receiving client's RSS grew by ${peer.growth.toFixed(1)} MiB`)
+})
+
+t.test('1 GiB client to server, streamed at both ends, each end in constant memory', async (t) => {
+  const received: MessageStream[] = []
+  const listening = await ourServer(t, { streamMessages: true, maxMessageSize: MiB }, (ws) => {
+    ws.on('data', (message) => received.push(message as unknown as MessageStream))
+  })
+  const rssBefore = process.memoryUsage().rss
+  const peerRun = execFileAsync(process.execPath, [PEER, 'send', listening.url, String(GiB)], { timeout: 60_000 })
+  await until(() => received.length === 1, 10_000, 'the message stream')
+  const result = await hashStream(received[0], rssBefore)
+  const peer = JSON.parse((await peerRun).stdout) as { size: number; hash: string; growth: number }
+  t.equal(result.size, GiB, 'every byte')
+  t.equal(result.hash, peer.hash, 'the same bytes')
+  t.ok(result.growth < STREAMING_RSS_BOUND_MIB, `the receiving server's RSS grew by ${result.growth.toFixed(1)} MiB`)
+  t.ok(peer.growth < STREAMING_RSS_BOUND_MIB, `the sending client's RSS grew by ${peer.growth.toFixed(1)} MiB`)
+})
+
+t.test('a message-level proxy in stream mode passes messages through as streams, types kept', async (t) => {
+  const { WebSocketServer: WsServer } = await import('ws')
+  const backend = new WsServer({ host: '127.0.0.1', port: 0 })
+  await nextEvent(backend, 'listening')
+  backend.on('connection', (peer) => peer.on('message', (data, isBinary) => peer.send(data, { binary: isBinary })))
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const c of backend.clients) c.terminate()
+    backend.close(() => resolve())
+  }))
+  const backendUrl = `ws://127.0.0.1:${(backend.address() as { port: number }).port}/`
+  const seen: string[] = []
+  const proxy = await ourServer(t, { streamMessages: true, maxMessageSize: 1024 }, (a) => {
+    void connect(backendUrl, { streamMessages: true, maxMessageSize: 1024 }).then((b) => {
+      b.on('error', () => {})
+      pipeline(a, b, a).catch(() => {})
+      // Only now: a 'data' listener of our own would start the flow before the pipeline is there.
+      a.on('data', (message) => seen.push((message as unknown as MessageStream).constructor.name))
+    })
+  })
+  const client = new WebSocket(proxy.url, { maxPayload: 64 * MiB })
+  t.teardown(() => client.terminate())
+  const echoes: Array<string | Buffer> = []
+  client.on('message', (data: Buffer, isBinary: boolean) => echoes.push(isBinary ? data : data.toString()))
+  await nextEvent(client, 'open')
+  const big = Buffer.alloc(8 * MiB, 9)
+  client.send('héllo')
+  client.send(big)
+  await until(() => echoes.length === 2, 10_000, 'both echoes')
+  t.equal(echoes[0], 'héllo', 'text stays text')
+  t.ok(Buffer.isBuffer(echoes[1]) && (echoes[1] as Buffer).equals(big), '8 MiB through a proxy whose maxMessageSize is 1 KiB')
+  t.same(seen, ['MessageStream', 'MessageStream'], 'the proxy held streams, not whole messages')
+})
