@@ -281,6 +281,21 @@ if (!distBuilt) {
     t.match(run.stdout, /^\[server\] skipping a binary message of 3 bytes$/m)
   })
 
+  t.test('upload: a 64 MiB file streamed to a server that saves it while it arrives', async (t) => {
+    const run = await runNode(['examples/upload.js'])
+    exitedCleanly(t, run, 'upload.js')
+    t.strictSame(linesOf(run.stdout).filter((line) => line !== ''), [
+      '[client] the server answered: saved 67108864 bytes',
+      '[demo] the saved file is identical to the one sent',
+    ])
+  })
+
+  t.test('download: a 64 MiB file streamed to a client that saves it while it arrives', async (t) => {
+    const run = await runNode(['examples/download.js'])
+    exitedCleanly(t, run, 'download.js')
+    t.strictSame(linesOf(run.stdout).filter((line) => line !== ''), ['[client] saved 67108864 bytes', '[demo] the saved file is identical to the one sent'])
+  })
+
   t.test('text-to-sort: lines go through sort and come back sorted, then the server closes', async (t) => {
     const run = await runNode(['examples/text-to-sort.js'])
     exitedCleanly(t, run, 'text-to-sort.js')
