@@ -9,6 +9,10 @@
  * last one would delay every chunk of a live source (a terminal, a log)
  * until the next one came; the empty frame costs two to six bytes.
  *
+ * With permessage-deflate, each piece is compressed as it comes (a sync
+ * flush per piece, so nothing waits inside zlib for more input) and leaves
+ * as one frame, RSV1 on the first; `{ compress: false }` sends it as is.
+ *
  * Backpressure: a frame is written only once the one before it has been
  * taken, so a slow socket holds back the source. Control frames (our pongs,
  * pings, heartbeats) may go out between the fragments, as RFC 6455 section
@@ -24,6 +28,7 @@ import type { Writable } from 'node:stream'
 import { sourceFailed } from '../protocol/errors'
 import { Opcode, type OutboundFrame } from '../protocol/frame'
 import { Utf8Validator } from '../protocol/utf8'
+import type { DeflatePart } from '../stages/deflate'
 
 /** What can be written as one streamed message. */
 export type MessageSource = AsyncIterable<string | Uint8Array>
@@ -36,8 +41,13 @@ export const isMessageSource = (value: unknown): value is MessageSource =>
 export interface SendSourceOptions {
   /** Send as text; left out: text when the first chunk is a string. */
   text?: boolean
-  /** Split chunks into frames of at most this many bytes. Default: a frame per chunk. */
+  /** Split chunks into frames of at most this many bytes (before compression). Default: a frame per chunk. */
   fragmentSize?: number
+  /**
+   * Hand the pieces to a Deflate stage to compress (permessage-deflate was
+   * negotiated) instead of writing frames. Default false.
+   */
+  compress?: boolean
   /** Stops the sending (the connection failed or closed): the source is left, nothing more is written. */
   signal: AbortSignal
 }
@@ -58,9 +68,16 @@ export async function sendSource(source: MessageSource, out: Writable, options: 
   let utf8: Utf8Validator | null = null
   let surrogate = ''
 
-  const write = async (frame: OutboundFrame) => {
+  const compress = options.compress ?? false
+  /** A piece of the message: a frame, or a part for Deflate to compress into one. */
+  const piece = (payload: Buffer, fin: boolean): OutboundFrame | DeflatePart =>
+    compress
+      ? { part: payload, opcode, first: !started, fin }
+      : { opcode: started ? Opcode.CONTINUATION : opcode, payload, fin }
+
+  const write = async (item: OutboundFrame | DeflatePart) => {
     signal.throwIfAborted()
-    if (out.write(frame)) return
+    if (out.write(item)) return
     await new Promise<void>((resolve) => {
       const done = () => {
         out.off('drain', done)
@@ -77,7 +94,7 @@ export async function sendSource(source: MessageSource, out: Writable, options: 
     if (utf8 !== null && !utf8.push(bytes)) throw sourceFailed(new TypeError('a text message\'s bytes are not valid UTF-8'))
     for (let start = 0; start < bytes.length; start += fragmentSize) {
       const payload = bytes.subarray(start, Math.min(start + fragmentSize, bytes.length))
-      await write({ opcode: started ? Opcode.CONTINUATION : opcode, payload, fin: false })
+      await write(piece(payload, false))
       started = true
     }
   }
@@ -118,7 +135,7 @@ export async function sendSource(source: MessageSource, out: Writable, options: 
     if (utf8 !== null && !utf8.end()) throw sourceFailed(new TypeError('a text message ends inside a UTF-8 character'))
     // A source that yielded nothing: an empty message, binary unless told it is text.
     if (opcode === 0) opcode = options.text ? Opcode.TEXT : Opcode.BINARY
-    await write({ opcode: started ? Opcode.CONTINUATION : opcode, payload: Buffer.alloc(0), fin: true })
+    await write(piece(Buffer.alloc(0), true))
   } catch (error) {
     // Leave the source: a Readable is destroyed, a generator finished.
     await iterator.return?.()?.catch(() => {})

@@ -197,7 +197,7 @@ export class WebSocketDuplex extends Duplex {
    */
   readonly #outbound: Writable
   /** Sources written as messages, each behind its empty marker until _write() takes it. */
-  readonly #streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined }>()
+  readonly #streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined; compress: boolean }>()
   /** The streamed message being sent, stopped if the connection fails or closes. */
   #sending: AbortController | null = null
   readonly #fragmentSize: number | undefined
@@ -421,7 +421,7 @@ export class WebSocketDuplex extends Duplex {
       const marker = Buffer.alloc(0)
       // A received message stream passed on (a proxy) keeps its type.
       const text = options?.text ?? (chunk instanceof MessageStream ? chunk.text : undefined)
-      this.#streamedSources.set(marker, { source: chunk, text })
+      this.#streamedSources.set(marker, { source: chunk, text, compress: options?.compress !== false })
       chunk = marker
     } else if (options?.compress !== undefined && this.#deflate && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
       chunk = freshView(chunk)
@@ -449,7 +449,7 @@ export class WebSocketDuplex extends Duplex {
     }
     if (chunk.length === 0 && typeof chunk !== 'string') {
       const streamed = this.#streamedSources.get(chunk)
-      if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, callback)
+      if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, streamed.compress, callback)
     }
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
@@ -463,10 +463,11 @@ export class WebSocketDuplex extends Duplex {
   }
 
   /** One message from a source; the write's callback waits for its end, so later writes wait too. */
-  #sendSource(source: MessageSource, text: boolean | undefined, callback: WriteCallback): void {
+  #sendSource(source: MessageSource, text: boolean | undefined, compress: boolean, callback: WriteCallback): void {
     const sending = new AbortController()
     this.#sending = sending
-    sendSource(source, this.#outbound, { text, fragmentSize: this.#fragmentSize, signal: sending.signal }).then(
+    const options = { text, fragmentSize: this.#fragmentSize, compress: compress && this.#deflate !== null, signal: sending.signal }
+    sendSource(source, this.#outbound, options).then(
       () => {
         this.#sending = null
         callback()

@@ -69,6 +69,20 @@ export interface DeflateMessage {
 }
 
 /**
+ * A piece of a message sent from a stream (see message-source.ts): its
+ * bytes, the message's opcode, whether it is the message's first piece and
+ * whether its last. Each piece is compressed as it comes and leaves as one
+ * frame, RSV1 on the first, FIN on the last; the window carries over from
+ * piece to piece (it is one message).
+ */
+export interface DeflatePart {
+  part: Uint8Array
+  opcode: number
+  first: boolean
+  fin: boolean
+}
+
+/**
  * Below about a kilobyte DEFLATE rarely saves more than the frame header
  * it costs, and each compressed message is a trip through the thread pool.
  * ws uses the same 1024 bytes, but only when its side has no context
@@ -81,6 +95,9 @@ const EMPTY_MESSAGE = Buffer.from([0x00])
 
 const toBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+
+const isDeflatePart = (item: unknown): item is DeflatePart =>
+  typeof item === 'object' && item !== null && !(item instanceof Uint8Array) && 'part' in item
 
 const isDeflateMessage = (item: unknown): item is DeflateMessage =>
   typeof item === 'object' &&
@@ -149,6 +166,7 @@ export class Deflate extends Transform {
   }
 
   override _transform(item: unknown, _encoding: string, callback: TransformCallback): void {
+    if (isDeflatePart(item)) return this.#compressPart(item, callback)
     let data: unknown = item
     let choice: boolean | undefined
     if (isDeflateMessage(item)) {
@@ -192,6 +210,32 @@ export class Deflate extends Transform {
     )
   }
 
+  /** One piece of a streamed message: compressed with a sync flush, sent as a frame of its own. */
+  #compressPart(item: DeflatePart, callback: TransformCallback): void {
+    const { opcode, first, fin } = item
+    const bytes = toBuffer(item.part)
+    const frame = (payload: Buffer): OutboundFrame =>
+      // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only.
+      ({ opcode: first ? opcode : Opcode.CONTINUATION, payload, rsv1: first, fin })
+    if (bytes.length === 0 && fin) {
+      // An empty stored block ends the message: what the receiver's appended tail completes.
+      this.push(frame(Buffer.from(EMPTY_MESSAGE)))
+      this.#endOfMessage()
+      return callback()
+    }
+    if (bytes.length === 0) return callback()
+    this.#queue.run(() => this.#deflate(bytes, !fin)).then(
+      (payload) => {
+        if (!this.destroyed) this.push(frame(payload))
+        callback()
+      },
+      (error: unknown) => {
+        this.#drop(null)
+        callback(toWebSocketError(error))
+      },
+    )
+  }
+
   override _flush(callback: TransformCallback): void {
     this.#drop(null)
     callback()
@@ -212,8 +256,13 @@ export class Deflate extends Transform {
     return Buffer.byteLength(data, 'utf8') >= threshold
   }
 
-  /** One queued job: compresses a message with a sync flush and returns it without the flush's tail. */
-  #deflate(bytes: Buffer): Promise<Buffer> {
+  /**
+   * One queued job: compresses a message with a sync flush and returns it
+   * without the flush's tail; with `more`, a piece of a message whose rest is
+   * to come: the tail stays (it is data within the message) and the window
+   * is kept whatever the takeover.
+   */
+  #deflate(bytes: Buffer, more = false): Promise<Buffer> {
     if (this.destroyed) return Promise.resolve(bytes)
     return new Promise<Buffer>((resolve, reject) => {
       if (this.#noContextTakeover) this.#sweeper.unpark(this)
@@ -224,13 +273,7 @@ export class Deflate extends Transform {
         if (this.#job !== job) return
         if (error) return this.#drop(deflater.errored ?? error)
         this.#job = null
-        // RFC 7692 section 7.1.1: with no context takeover our side MUST start every message
-        // with an empty window, so the peer may inflate each alone. The emptied context is
-        // kept for the next message, and released if none comes soon (idle-contexts.ts).
-        if (this.#noContextTakeover) {
-          deflater.reset()
-          this.#sweeper.park(this, this.#release)
-        }
+        if (!more) this.#endOfMessage()
         const { chunks, size } = job
         const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
         // RFC 7692 section 7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail
@@ -238,9 +281,20 @@ export class Deflate extends Transform {
         if (size < 4 || !whole.subarray(size - 4).equals(DEFLATE_TAIL)) {
           return reject(new Error('the sync flush did not end with 00 00 ff ff'))
         }
-        resolve(whole.subarray(0, size - 4))
+        resolve(more ? whole : whole.subarray(0, size - 4))
       })
     })
+  }
+
+  /**
+   * RFC 7692 section 7.1.1: with no context takeover our side MUST start every message with an
+   * empty window, so the peer may inflate each alone. The emptied context is kept for the next
+   * message, and released if none comes soon (idle-contexts.ts).
+   */
+  #endOfMessage(): void {
+    if (!this.#noContextTakeover || this.#deflater === null) return
+    this.#deflater.reset()
+    this.#sweeper.park(this, this.#release)
   }
 
   #createDeflater(): DeflateRaw {
