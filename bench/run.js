@@ -49,9 +49,15 @@
  *   f  compressed: permessage-deflate on at both ends (perMessageDeflate: true
  *      on both libraries' servers and clients, each library's defaults, both
  *      compressing from 1024 bytes); JSON-like text (records with pseudo-random
- *      values, ASCII), sequential echo of 1 KiB x 10,000 and 64 KiB x 2,000 and
- *      pipelined echo of 50,000 x 1 KiB; the bytes on the wire are checked to
- *      be compressed. ours and ws only
+ *      values, ASCII), sequential echo of 1 KiB x 10,000 and 64 KiB x 2,000,
+ *      pipelined echo of 50,000 x 1 KiB, and c's fan-out compressed (500
+ *      connections x 100 x 4 KiB); then d's harness on 1,000 connections, each
+ *      sending one 4 KiB text and getting its echo, then idle: the server's
+ *      memory per connection uncompressed (the reference) and compressed with
+ *      the defaults, with no context takeover both ways and with 9-bit windows
+ *      and memLevel 1 (common.js's DEFLATE_SETTINGS, as each library spells
+ *      them). The bytes on the wire are checked to be compressed (at most half
+ *      the payload) and the settings to be negotiated. ours and ws only
  *
  * orig runs on b-e too with BENCH_ORIG=all (and in smoke mode).
  *
@@ -1108,7 +1114,8 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '  talking over 127.0.0.1; the parent sends commands and collects results over IPC. Both sides use the same',
     '  library: watershed (`WebSocketServer` on an http server, `connect()`) against ws (`WebSocketServer` on an http',
     '  server, `new WebSocket()`), both with permessage-deflate off (except in workload f, where both libraries\'',
-    '  servers and clients have `perMessageDeflate: true`) and a 512 MiB message limit.',
+    '  servers and clients have `perMessageDeflate: true`, or the settings listed under its memory table) and a',
+    '  512 MiB message limit.',
     '- **The original API** (`orig`): the server is an http server whose `\'upgrade\'` handler calls',
     '  `shed.accept(req, socket, head)` (`socket.end()` if it throws) with `new Watershed({ maxMessageSize })`, and echoes',
     '  with `wsc.on(\'text\', (t) => wsc.send(t))` and `wsc.on(\'binary\', (b) => wsc.send(b))`; the client is the',
@@ -1175,8 +1182,17 @@ function describe(w) {
       const cfg = w.configs[0]
       return `A fresh server (node --expose-gc) per run. The client opens ${cfg.connections} connections, ${cfg.concurrency} handshakes at a time (handshakes per second over the whole opening), and keeps them idle. Memory per connection is (after − before) / ${cfg.connections} of the server's \`process.memoryUsage()\`, each taken after four \`gc()\` calls.`
     }
-    case 'f':
-      return 'One connection, permessage-deflate negotiated at both ends with each library\'s defaults (`perMessageDeflate: true` on the server and on the client: context takeover, both compress messages of 1024 bytes and more). JSON-like ASCII text (an array of records with pseudo-random ids, names, numbers and tags, about 3× compressible at 1 KiB and 6× at 64 KiB with raw deflate alone), sent as strings and read as bytes at both ends as in workload a\'s text rows. Sequential rows: one message in flight (after a 10% warm-up); pipelined: as fast as backpressure allows, as in workload b. "wire/payload": bytes the client\'s socket wrote and read over the measured part (frames included) / the payload bytes both ways; a run over 0.5 fails as not compressed.'
+    case 'f': {
+      const fan = w.configs.find((c) => c.key === 'fan-out')
+      const mem = w.configs.find((c) => c.memory)
+      return [
+        'One connection, permessage-deflate negotiated at both ends with each library\'s defaults (`perMessageDeflate: true` on the server and on the client: context takeover, both compress messages of 1024 bytes and more). JSON-like ASCII text (an array of records with pseudo-random ids, names, numbers and tags, about 3× compressible at 1 KiB and 6× at 64 KiB with raw deflate alone), sent as strings and read as bytes at both ends as in workload a\'s text rows. Sequential rows: one message in flight (after a 10% warm-up); pipelined: as fast as backpressure allows, as in workload b. "wire/payload": bytes the client\'s socket wrote and read over the measured part (frames included) / the payload bytes both ways; a run over 0.5 fails as not compressed.',
+        fan ? `Fan-out: workload c's harness with permessage-deflate (defaults): one client process holds ${fan.clients} connections and the server writes ${fan.perClient} JSON-like texts of ${sizeLabel(fan.size)} to each, every connection as fast as its own backpressure allows (each connection compresses every message itself, with its own window); deliveries per second; wire/payload is what the clients' sockets read over the payload.` : '',
+        mem ? `Memory: workload d's harness (a fresh server with --expose-gc per run) on ${mem.connections.toLocaleString('en-US')} connections opened ${mem.concurrency} at a time; then every connection sends one ${sizeLabel(mem.exchange.size)} JSON-like text and gets its echo (so both ends have compressed and inflated once), and stays idle; memory per connection is (after − before) / ${mem.connections.toLocaleString('en-US')} of the server's \`process.memoryUsage()\`, each after four \`gc()\` calls. One row per setting (below the table), and the same exchange uncompressed for reference; target: ours ≤ ws on every compressed row.` : '',
+      ]
+        .filter(Boolean)
+        .join(' ')
+    }
     case 'e':
       return 'A fresh server per run. The client sends one binary message and waits for its echo (compared byte for byte afterwards). Peak RSS is the server process\'s `process.resourceUsage().maxRSS` over its life, including its baseline (the RSS before the message is shown too).'
   }
