@@ -131,8 +131,10 @@ function basePayload(size, kind) {
 /**
  * permessage-deflate settings for workload f, by name, as each library spells
  * them (the same on its server and its client): a child given
- * `--deflate=NAME` (`--deflate` alone: `default`) uses these. Both libraries
- * compress messages of 1024 bytes and more in every setting (their defaults).
+ * `--deflate=NAME` (`--deflate` alone: `default`) uses these. Thresholds are
+ * each library's default (ws: 1024 bytes; ours: 1024 bytes without context
+ * takeover, every message with it): workload f's messages are all 1 KiB or
+ * more, so both compress every one.
  */
 const DEFLATE_SETTINGS = {
   /** Each library's defaults: context takeover both ways, 15-bit windows, memLevel 8. */

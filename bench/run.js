@@ -757,7 +757,7 @@ function renderDeflateMemory(w, get, markdown) {
 function deflateSettingsLines(markdown) {
   const show = (options) => (options === true ? '`perMessageDeflate: true`' : `\`perMessageDeflate: ${JSON.stringify(options).replace(/"(\w+)":/g, '$1: ').replace(/,/g, ', ').replace(/\{/g, '{ ').replace(/\}/g, ' }')}\``)
   const names = { default: 'defaults (the throughput and fan-out rows too)', 'no-context-takeover': 'no context takeover', 'small-windows': '9-bit windows, memLevel 1' }
-  const lines = ['Settings (the same on both libraries\' servers and clients; both compress messages of 1024 bytes and more):', ...(markdown ? [''] : [])]
+  const lines = ['Settings (the same on both libraries\' servers and clients; every message here is 1 KiB or more, so both compress all of them):', ...(markdown ? [''] : [])]
   for (const [name, setting] of Object.entries(DEFLATE_SETTINGS)) lines.push(`${markdown ? '- ' : '  '}${names[name] ?? name}: ours ${show(setting.ours)}; ws ${show(setting.ws)}`)
   return lines
 }
