@@ -21,7 +21,7 @@ const PER_CLIENT = 4
 const SIZE = 16 * 1024
 /**
  * Peak RSS growth allowed over the burst. Measured on 2 cores (Node 20,
- * glibc): +312 to +340 MiB in 4 runs. Most of it is the compression contexts
+ * glibc): +312 to +365 MiB in 7 runs. Most of it is the compression contexts
  * that context takeover keeps once used: bench workload f measures about
  * 270 KiB per idle connection with the defaults (265 MiB for 1,000); the rest
  * is the 64 MiB of messages in flight and their copies. 600 MiB is under
