@@ -5,8 +5,9 @@
  * shed.generateKey(), http.request with the upgrade headers and
  * shed.connect(res, socket, head, wskey); ws: the ws package's client; raw: net
  * with 4-byte length prefixes); `--deflate` after LIB (ours and ws) offers
- * permessage-deflate (perMessageDeflate: true, each library's defaults) and
- * fails a connection that does not get it. It sends { type: 'ready', native } over IPC and
+ * permessage-deflate (perMessageDeflate: true, each library's defaults),
+ * `--deflate=NAME` one of common.js's DEFLATE_SETTINGS, and fails a
+ * connection that does not get it as asked. It sends { type: 'ready', native } over IPC and
  * then runs the parent's commands:
  *
  *   open       open N connections, at most C handshakes at a time; timed
@@ -25,7 +26,7 @@
  */
 const http = require('node:http')
 const net = require('node:net')
-const { basePayload, stamp, verify, fullCheck, FrameReader, nativeReport, serveCommands, cpuSince } = require('./common')
+const { DEFLATE_SETTINGS, basePayload, checkNegotiated, deflateSetting, stamp, verify, fullCheck, FrameReader, nativeReport, serveCommands, cpuSince } = require('./common')
 
 const MAX_MESSAGE = 512 * 1024 * 1024
 /**
@@ -37,8 +38,8 @@ const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
 
 const lib = process.argv[2]
 if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
-const DEFLATE = process.argv[3] === '--deflate'
-if (DEFLATE && lib !== 'ours' && lib !== 'ws') throw new Error(`--deflate is for ours and ws, not ${lib}`)
+/** The permessage-deflate setting's name, or null (off). */
+const DEFLATE = deflateSetting(process.argv.slice(3), lib)
 
 const now = () => process.hrtime.bigint()
 
@@ -81,7 +82,7 @@ class Conn {
 class OursConn extends Conn {
   static async open(url) {
     const { connect } = require('watershed')
-    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: true } : {}) })
+    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}) })
     return new OursConn(ws)
   }
 
@@ -230,10 +231,19 @@ class WsConn extends Conn {
   static open(url) {
     const WebSocket = require('ws')
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE })
+      const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE ? DEFLATE_SETTINGS[DEFLATE].ws : false })
+      // ws.extensions names the extensions only: the parameters are in the response.
+      let answered = ''
+      ws.once('upgrade', (res) => (answered = res.headers['sec-websocket-extensions'] ?? ''))
       ws.once('open', () => {
         ws.off('error', reject)
-        if (DEFLATE && !ws.extensions.includes('permessage-deflate')) return reject(new Error(`permessage-deflate not negotiated (extensions: "${ws.extensions}")`))
+        // (Our client fails the handshake itself when the server does not grant what it asked for.)
+        try {
+          if (DEFLATE) checkNegotiated(DEFLATE, answered)
+        } catch (error) {
+          ws.terminate()
+          return reject(error)
+        }
         resolve(new WsConn(ws, url.endsWith('/strings')))
       })
       ws.once('error', reject)
@@ -446,6 +456,24 @@ function payload(size, kind) {
   return payloads.get(key)
 }
 
+/** The bytes all of `list`'s sockets have read and written so far (null where unknown). */
+function totalWire(list) {
+  const total = { read: 0, written: 0 }
+  for (const conn of list) {
+    const w = conn.wireBytes()
+    if (!w) return null
+    total.read += w.read
+    total.written += w.written
+  }
+  return total
+}
+
+/** What `list`'s sockets read and wrote since `before` (a totalWire()), or null. */
+function wireSince(before, list) {
+  const after = totalWire(list)
+  return before && after ? { read: after.read - before.read, written: after.written - before.written } : null
+}
+
 /** `phase()`'s result with `wire`: the bytes `conn`'s socket read and wrote meanwhile (null where unknown). */
 async function withWire(conn, phase) {
   const before = conn.wireBytes()
@@ -478,11 +506,15 @@ const commands = {
     return { closed: list.length }
   },
 
-  /** One small message each way on every connection, all at once. */
-  async echoAll({ size = 16 }) {
-    const base = basePayload(size, 'binary')
+  /**
+   * One message each way on every connection, all at once (binary, 16 bytes
+   * unless said otherwise); `wire`: what their sockets wrote and read meanwhile.
+   */
+  async echoAll({ size = 16, kind = 'binary' }) {
+    const base = payload(size, kind)
+    const before = totalWire(conns)
     await race(Promise.all(conns.map((conn) => roundtripPhase(conn, base, 1, true))), conns)
-    return { checked: conns.length }
+    return { checked: conns.length, wire: wireSince(before, conns) }
   },
 
   /** `count` sequential roundtrips of a `size`-byte `kind` message on the first connection. Timed. */
@@ -497,9 +529,14 @@ const commands = {
     return withWire(conns[0], timed(() => pipelinePhase(conns[0], base, count, all)))
   },
 
-  /** Starts counting `count` broadcast messages of `size` bytes on every connection, and the clock. */
-  fanArm({ size, count, all }) {
-    const base = payload(size, 'binary')
+  /**
+   * Starts counting `count` broadcast messages of `size` bytes (binary unless
+   * `kind`) on every connection, and the clock; fanWait's `wire.read`: the bytes
+   * all their sockets read meanwhile.
+   */
+  fanArm({ size, count, all, kind = 'binary' }) {
+    const base = payload(size, kind)
+    const wire0 = totalWire(conns)
     const cpu0 = process.cpuUsage()
     const t0 = now()
     let remaining = conns.length
@@ -513,7 +550,7 @@ const commands = {
     watched.catch(() => {})
     for (const conn of conns) {
       expectEchoes(conn, base, count, all).then(() => {
-        if (--remaining === 0) finish({ ns: Number(now() - t0), cpu: cpuSince(cpu0), deliveries: conns.length * count })
+        if (--remaining === 0) finish({ ns: Number(now() - t0), cpu: cpuSince(cpu0), deliveries: conns.length * count, wire: wireSince(wire0, conns) })
       }, fail)
     }
     fan = watched

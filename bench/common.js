@@ -128,6 +128,66 @@ function basePayload(size, kind) {
   return { kind, size, text: null, bytes: pseudoRandomBytes(size) }
 }
 
+/**
+ * permessage-deflate settings for workload f, by name, as each library spells
+ * them (the same on its server and its client): a child given
+ * `--deflate=NAME` (`--deflate` alone: `default`) uses these. Thresholds are
+ * each library's default (ws: 1024 bytes; ours: 1024 bytes without context
+ * takeover, every message with it): workload f's messages are all 1 KiB or
+ * more, so both compress every one.
+ */
+const DEFLATE_SETTINGS = {
+  /** Each library's defaults: context takeover both ways, 15-bit windows, memLevel 8. */
+  default: { ours: true, ws: true, expect: [] },
+  /** Both ends reset their window after every message. */
+  'no-context-takeover': {
+    ours: { serverNoContextTakeover: true, clientNoContextTakeover: true },
+    ws: { serverNoContextTakeover: true, clientNoContextTakeover: true },
+    expect: ['server_no_context_takeover', 'client_no_context_takeover'],
+  },
+  /** The least memory: 9-bit windows both ways (zlib's smallest raw window), memLevel 1 for every compressor. */
+  'small-windows': {
+    ours: { serverMaxWindowBits: 9, clientMaxWindowBits: 9, memLevel: 1 },
+    ws: { serverMaxWindowBits: 9, clientMaxWindowBits: 9, zlibDeflateOptions: { memLevel: 1 } },
+    expect: ['server_max_window_bits=9', 'client_max_window_bits=9'],
+  },
+}
+
+/**
+ * The setting a child's arguments ask for: `--deflate[=NAME]` after LIB, or
+ * null (compression off). Throws for an unknown name or a library without it.
+ */
+function deflateSetting(argv, lib) {
+  const arg = argv.find((a) => a === '--deflate' || a.startsWith('--deflate='))
+  if (!arg) return null
+  const name = arg === '--deflate' ? 'default' : arg.slice('--deflate='.length)
+  if (!DEFLATE_SETTINGS[name]) throw new Error(`unknown deflate setting ${name}`)
+  if (lib !== 'ours' && lib !== 'ws') throw new Error(`--deflate is for ours and ws, not ${lib}`)
+  return name
+}
+
+/**
+ * Throws unless `extensions` (a Sec-WebSocket-Extensions response) settled permessage-deflate with setting `name`'s parameters.
+ */
+function checkNegotiated(name, extensions) {
+  const missing = ['permessage-deflate', ...DEFLATE_SETTINGS[name].expect].filter((p) => !extensions.includes(p))
+  if (missing.length > 0) throw new Error(`permessage-deflate (${name}) not negotiated as asked: ${missing.join(', ')} missing from "${extensions}"`)
+}
+
+/**
+ * Throws unless `wire` (socket bytes read and written) carried at most half
+ * of `payload` bytes in each direction that is given (else compression was
+ * not in effect); returns wire / payload over the directions given.
+ */
+function checkCompressed(what, wire, payload) {
+  if (!wire) throw new Error(`${what}: no socket byte counts from the client`)
+  const dirs = ['written', 'read'].filter((d) => payload[d] > 0)
+  for (const d of dirs) {
+    if (wire[d] > payload[d] / 2) throw new Error(`${what}: ${wire[d]} bytes ${d} for ${payload[d]} bytes of payload: not compressed`)
+  }
+  return dirs.reduce((a, d) => a + wire[d], 0) / dirs.reduce((a, d) => a + payload[d], 0)
+}
+
 function seqDigits(seq) {
   return String(seq).padStart(SEQ_DIGITS, '0')
 }
@@ -369,6 +429,10 @@ function withTimeout(promise, ms, what) {
 }
 
 module.exports = {
+  DEFLATE_SETTINGS,
+  deflateSetting,
+  checkNegotiated,
+  checkCompressed,
   withTimeout,
   pseudoRandomBytes,
   REPO,

@@ -49,9 +49,15 @@
  *   f  compressed: permessage-deflate on at both ends (perMessageDeflate: true
  *      on both libraries' servers and clients, each library's defaults, both
  *      compressing from 1024 bytes); JSON-like text (records with pseudo-random
- *      values, ASCII), sequential echo of 1 KiB x 10,000 and 64 KiB x 2,000 and
- *      pipelined echo of 50,000 x 1 KiB; the bytes on the wire are checked to
- *      be compressed. ours and ws only
+ *      values, ASCII), sequential echo of 1 KiB x 10,000 and 64 KiB x 2,000,
+ *      pipelined echo of 50,000 x 1 KiB, and c's fan-out compressed (500
+ *      connections x 100 x 4 KiB); then d's harness on 1,000 connections, each
+ *      sending one 4 KiB text and getting its echo, then idle: the server's
+ *      memory per connection uncompressed (the reference) and compressed with
+ *      the defaults, with no context takeover both ways and with 9-bit windows
+ *      and memLevel 1 (common.js's DEFLATE_SETTINGS, as each library spells
+ *      them). The bytes on the wire are checked to be compressed (at most half
+ *      the payload) and the settings to be negotiated. ours and ws only
  *
  * orig runs on b-e too with BENCH_ORIG=all (and in smoke mode).
  *
@@ -64,7 +70,7 @@ const { fork } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { KiB, MiB, REPO, nativeReport, nativeProblems, withTimeout } = require('./common')
+const { DEFLATE_SETTINGS, KiB, MiB, REPO, checkCompressed, nativeReport, nativeProblems, withTimeout } = require('./common')
 
 // ---------------------------------------------------------------------------
 // Options
@@ -293,75 +299,114 @@ function echoRun(command, cfg) {
         const result = { count: cfg.count, ns: r.ns, rate: cfg.count / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: cfg.count / ((s.cpu.total + r.cpu.total) / 1e6) }
         if (cfg.deflate) {
           const payload = cfg.count * cfg.size
-          if (!r.wire) throw new Error(`${lib}: no socket byte counts from the client`)
-          if (r.wire.written > payload / 2 || r.wire.read > payload / 2) {
-            throw new Error(`${lib}: ${r.wire.written} bytes written and ${r.wire.read} read for ${payload} bytes of payload each way: not compressed`)
-          }
-          result.wireRatio = (r.wire.written + r.wire.read) / (2 * payload)
+          result.wireRatio = checkCompressed(lib, r.wire, { written: payload, read: payload })
         }
         return result
       },
-      cfg.deflate ? ['--deflate'] : [],
+      deflateArgs(cfg),
     )
 }
 
-function fanoutRun(cfg) {
-  return (lib) =>
-    withPair(lib, [], async ({ server, client, url }) => {
-      await client.call('open', { url, n: cfg.clients, concurrency: 100 })
-      await serverClients(server, cfg.clients)
-      if (cfg.warmup > 0) {
-        await server.call('prepare', { size: cfg.size, count: cfg.warmup })
-        await client.call('fanArm', { size: cfg.size, count: cfg.warmup, all })
-        await Promise.all([server.call('broadcast'), client.call('fanWait')])
-      }
-      await server.call('prepare', { size: cfg.size, count: cfg.perClient })
-      await server.call('cpuStart')
-      await client.call('fanArm', { size: cfg.size, count: cfg.perClient, all })
-      const [b, r] = await Promise.all([server.call('broadcast'), client.call('fanWait')])
-      const s = await server.call('cpuStop')
-      checkServer(s, 0, lib)
-      const deliveries = cfg.clients * cfg.perClient
-      if (b.clients !== cfg.clients || r.deliveries !== deliveries) {
-        throw new Error(`${lib}: broadcast to ${b.clients} clients, ${r.deliveries} deliveries; expected ${cfg.clients}, ${deliveries}`)
-      }
-      return { count: deliveries, ns: r.ns, rate: deliveries / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: deliveries / ((s.cpu.total + r.cpu.total) / 1e6) }
-    })
+/**
+ * The children's arguments for cfg.deflate: true (each library's defaults),
+ * a DEFLATE_SETTINGS name, or absent (compression off).
+ */
+function deflateArgs(cfg) {
+  if (!cfg.deflate) return []
+  return [cfg.deflate === true ? '--deflate' : `--deflate=${cfg.deflate}`]
 }
 
-function idleRun(cfg) {
+/**
+ * Fan-out: the server broadcasts cfg.perClient messages of cfg.size bytes
+ * (binary unless cfg.kind) to cfg.clients connections. `cfg.deflate`: with
+ * permessage-deflate, and the clients' sockets must have read at most half
+ * the payload bytes.
+ */
+function fanoutRun(cfg) {
+  const kind = cfg.kind ?? 'binary'
   return (lib) =>
-    withPair(lib, ['--expose-gc'], async ({ server, client, url }) => {
-      // Warm-up: open, use and close some connections so one-time costs (code, lazily loaded modules) come before `before`.
-      if (cfg.warmup > 0) {
-        await client.call('open', { url, n: cfg.warmup, concurrency: cfg.concurrency })
-        await client.call('echoAll', {})
-        await client.call('closeAll')
-        await serverClients(server, 0)
-      }
-      const before = await server.call('mem')
-      await server.call('cpuStart')
-      const r = await client.call('open', { url, n: cfg.connections, concurrency: cfg.concurrency })
-      const s = await server.call('cpuStop')
-      checkServer(s, 0, lib)
-      await serverClients(server, cfg.connections)
-      const after = await server.call('mem')
-      if (r.opened !== cfg.connections || after.clients !== cfg.connections) {
-        throw new Error(`${lib}: opened ${r.opened}, server holds ${after.clients}; expected ${cfg.connections}`)
-      }
-      const n = cfg.connections
-      return {
-        count: n,
-        ns: r.ns,
-        rate: n / (r.ns / 1e9),
-        serverCpuMs: ms(s.cpu),
-        clientCpuMs: ms(r.cpu),
-        perCpu: n / ((s.cpu.total + r.cpu.total) / 1e6),
-        rssPerConn: (after.rss - before.rss) / n,
-        heapPerConn: (after.heapUsed - before.heapUsed) / n,
-        externalPerConn: (after.external - before.external) / n,
-      }
-    })
+    withPair(
+      lib,
+      [],
+      async ({ server, client, url }) => {
+        await client.call('open', { url, n: cfg.clients, concurrency: 100 })
+        await serverClients(server, cfg.clients)
+        if (cfg.warmup > 0) {
+          await server.call('prepare', { size: cfg.size, count: cfg.warmup, kind })
+          await client.call('fanArm', { size: cfg.size, count: cfg.warmup, all, kind })
+          await Promise.all([server.call('broadcast'), client.call('fanWait')])
+        }
+        await server.call('prepare', { size: cfg.size, count: cfg.perClient, kind })
+        await server.call('cpuStart')
+        await client.call('fanArm', { size: cfg.size, count: cfg.perClient, all, kind })
+        const [b, r] = await Promise.all([server.call('broadcast'), client.call('fanWait')])
+        const s = await server.call('cpuStop')
+        checkServer(s, 0, lib)
+        const deliveries = cfg.clients * cfg.perClient
+        if (b.clients !== cfg.clients || r.deliveries !== deliveries) {
+          throw new Error(`${lib}: broadcast to ${b.clients} clients, ${r.deliveries} deliveries; expected ${cfg.clients}, ${deliveries}`)
+        }
+        const result = { count: deliveries, ns: r.ns, rate: deliveries / (r.ns / 1e9), serverCpuMs: ms(s.cpu), clientCpuMs: ms(r.cpu), perCpu: deliveries / ((s.cpu.total + r.cpu.total) / 1e6) }
+        if (cfg.deflate) result.wireRatio = checkCompressed(lib, r.wire, { read: deliveries * cfg.size })
+        return result
+      },
+      deflateArgs(cfg),
+    )
+}
+
+/**
+ * Idle connections: cfg.connections opened (timed: handshakes/s), then the
+ * server's memory per connection. `cfg.exchange` ({ size, kind }): before
+ * the memory is taken, one such message each way on every connection (and in
+ * the warm-up); with `cfg.deflate` (workload f) it must have gone compressed.
+ */
+function idleRun(cfg) {
+  const exchange = cfg.exchange ?? {}
+  return (lib) =>
+    withPair(
+      lib,
+      ['--expose-gc'],
+      async ({ server, client, url }) => {
+        // Warm-up: open, use and close some connections so one-time costs (code, lazily loaded modules) come before `before`.
+        if (cfg.warmup > 0) {
+          await client.call('open', { url, n: cfg.warmup, concurrency: cfg.concurrency })
+          await client.call('echoAll', exchange)
+          await client.call('closeAll')
+          await serverClients(server, 0)
+        }
+        const before = await server.call('mem')
+        await server.call('cpuStart')
+        const r = await client.call('open', { url, n: cfg.connections, concurrency: cfg.concurrency })
+        const s = await server.call('cpuStop')
+        checkServer(s, 0, lib)
+        await serverClients(server, cfg.connections)
+        let wireRatio
+        if (cfg.exchange) {
+          const e = await client.call('echoAll', exchange)
+          const payload = cfg.connections * exchange.size
+          if (cfg.deflate) wireRatio = checkCompressed(lib, e.wire, { written: payload, read: payload })
+          else if (e.wire) wireRatio = (e.wire.written + e.wire.read) / (2 * payload)
+        }
+        const after = await server.call('mem')
+        if (r.opened !== cfg.connections || after.clients !== cfg.connections) {
+          throw new Error(`${lib}: opened ${r.opened}, server holds ${after.clients}; expected ${cfg.connections}`)
+        }
+        const n = cfg.connections
+        return {
+          wireRatio,
+          count: n,
+          ns: r.ns,
+          rate: n / (r.ns / 1e9),
+          serverCpuMs: ms(s.cpu),
+          clientCpuMs: ms(r.cpu),
+          perCpu: n / ((s.cpu.total + r.cpu.total) / 1e6),
+          rssPerConn: (after.rss - before.rss) / n,
+          heapPerConn: (after.heapUsed - before.heapUsed) / n,
+          externalPerConn: (after.external - before.external) / n,
+        }
+      },
+      deflateArgs(cfg),
+    )
 }
 
 function bigRun(cfg) {
@@ -386,6 +431,19 @@ function bigRun(cfg) {
       }
     })
 }
+
+/** Workload f's fan-out message and the message of its memory rows' exchange: JSON-like text, compressed. */
+const DEFLATE_FAN_SIZE = 4 * KiB
+const DEFLATE_EXCHANGE_SIZE = 4 * KiB
+/** Messages per connection in f's fan-out (each compressed once per connection: fewer than workload c's 200). */
+const FAN_PER_CLIENT = 100
+/** Workload f's memory rows: [DEFLATE_SETTINGS name or null (compression off, the reference), its name in the table]. */
+const DEFLATE_MEMORY_ROWS = [
+  [null, 'uncompressed (reference)'],
+  ['default', 'defaults'],
+  ['no-context-takeover', 'no context takeover'],
+  ['small-windows', '9-bit windows, memLevel 1'],
+]
 
 const sizeLabel = (size) => (size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`)
 /** The libraries of a row: raw TCP and the original API only where asked for (and in LIBS). */
@@ -454,13 +512,13 @@ function workloads() {
   // Compressed: ours and ws only (the original API has no permessage-deflate option), no raw TCP.
   const deflateLibs = wsLibs(false, false)
   const compressed = SMOKE
-    ? { seq: [[KiB, 50], [64 * KiB, 20]], pipe: [KiB, 500] }
-    : { seq: [[KiB, 10_000], [64 * KiB, 2_000]], pipe: [KiB, 50_000] }
+    ? { seq: [[KiB, 50], [64 * KiB, 20]], pipe: [KiB, 500], fan: { clients: 20, perClient: 20, warmup: 2 }, idle: { connections: 20, concurrency: 10, warmup: 5 } }
+    : { seq: [[KiB, 10_000], [64 * KiB, 2_000]], pipe: [KiB, 50_000], fan: { clients: 500, perClient: FAN_PER_CLIENT, warmup: 5 }, idle: { connections: 1000, concurrency: 100, warmup: 100 } }
   list.push({
     id: 'f',
     title: 'f. Compressed (permessage-deflate on at both ends), JSON-like text',
     unit: 'messages/s',
-    target: 'ours/ws ≥ 1.0 on every row',
+    target: 'ours/ws ≥ 1.0 on every throughput row (fan-out: deliveries/s); server RSS and heapUsed per idle compressed connection ≤ 1.0× ws in every setting',
     configs: [
       ...compressed.seq.map(([size, count]) => {
         const cfg = { key: `${sizeLabel(size)} sequential`, size, kind: 'json', count, deflate: true, warmup: SMOKE ? 5 : Math.max(10, Math.round(count / 10)) }
@@ -471,6 +529,17 @@ function workloads() {
         const cfg = { key: `${sizeLabel(size)} pipelined`, size, kind: 'json', count, deflate: true, warmup: SMOKE ? 50 : Math.round(count / 10) }
         return { ...cfg, libs: deflateLibs, run: echoRun('pipeline', cfg), label: `${count.toLocaleString('en-US')} × ${sizeLabel(size)} pipelined` }
       })(),
+      // Workload c compressed: every connection compresses the same message on its own (its own window).
+      (() => {
+        const f = compressed.fan
+        const cfg = { key: 'fan-out', size: DEFLATE_FAN_SIZE, kind: 'json', deflate: true, ...f }
+        return { ...cfg, libs: deflateLibs, run: fanoutRun(cfg), label: `fan-out ${f.clients} clients × ${f.perClient} × ${sizeLabel(DEFLATE_FAN_SIZE)} (deliveries/s)` }
+      })(),
+      // Workload d's harness: memory per idle connection after one compressed message each way, per setting.
+      ...DEFLATE_MEMORY_ROWS.map(([setting, name]) => {
+        const cfg = { key: `memory ${setting ?? 'off'}`, memory: true, setting: name, ...compressed.idle, exchange: { size: DEFLATE_EXCHANGE_SIZE, kind: 'json' }, ...(setting ? { deflate: setting } : {}) }
+        return { ...cfg, libs: deflateLibs, run: idleRun(cfg), label: `${compressed.idle.connections.toLocaleString('en-US')} connections, ${name}` }
+      }),
     ],
   })
   for (const w of list) w.configs = w.configs.filter((cfg) => FILTER.test(cfg.label))
@@ -510,7 +579,7 @@ function ratio(a, b) {
   return a.median / b.median
 }
 
-const fmtRatio = (r) => (r === null ? '–' : `${r.toFixed(2)}×`)
+const fmtRatio = (r) => (r === null || r === undefined ? '–' : `${r.toFixed(2)}×`)
 
 /** Renders rows as a Markdown table or as aligned text. `align`: 'l' or 'r' per column. */
 function table(headers, rows, align, markdown) {
@@ -555,7 +624,8 @@ function renderWorkload(w, results, markdown) {
     }
     const rows = []
     const ratios = []
-    for (const cfg of w.configs) {
+    // (Workload f's memory rows have a table of their own, below.)
+    for (const cfg of w.configs.filter((c) => !c.memory)) {
       const ours = stats(get(cfg, 'ours'), 'rate')
       const ws = stats(get(cfg, 'ws'), 'rate')
       const raw = withRaw ? stats(results[w.id]?.[cfg.rawFrom]?.raw ?? [], 'rate') : null
@@ -577,13 +647,24 @@ function renderWorkload(w, results, markdown) {
         ...(w.id === 'f' ? [wireCell(cfg, 'ws'), wireCell(cfg, 'ours')] : []),
       ])
     }
-    out.push(table(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')), markdown))
+    if (rows.length > 0) out.push(table(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')), markdown))
     const limit = w.id === 'b' ? 1.2 : 1.0
     const judged = w.id === 'b' ? ratios.filter((x) => x.cfg.size === 64) : ratios
-    const missed = judged.filter((x) => x.r !== null && x.r < limit)
-    if (judged.some((x) => x.r === null)) verdict = 'not judged (a library was not run)'
-    else verdict = missed.length === 0 ? 'met' : `not met (${missed.map((x) => `${x.cfg.label}: ${x.r.toFixed(2)}×`).join(', ')})`
-    summary[w.id] = ratios.map((x) => ({ label: x.cfg.label, ratio: x.r, perCpuRatio: x.rCpu, oursOverRaw: x.rRaw }))
+    const missed = judged.filter((x) => x.r !== null && x.r < limit).map((x) => `${x.cfg.label}: ${x.r.toFixed(2)}×`)
+    let unjudged = judged.some((x) => x.r === null)
+    summary[w.id] = ratios.map((x) => ({ label: x.cfg.label, ratio: x.r, perCpuRatio: x.rCpu, oursOverRaw: x.rRaw, better: 'higher' }))
+    if (w.id === 'f') {
+      const memory = renderDeflateMemory(w, get, markdown)
+      if (memory) {
+        out.push('', ...memory.lines)
+        missed.push(...memory.missed)
+        unjudged ||= memory.unjudged
+        summary[w.id].push(...memory.summary)
+      }
+      out.push('', ...deflateSettingsLines(markdown))
+    }
+    if (unjudged) verdict = 'not judged (a library was not run)'
+    else verdict = missed.length === 0 ? 'met' : `not met (${missed.join(', ')})`
   } else if (w.id === 'd' || w.id === 'e') {
     const cfg = w.configs[0]
     const metrics =
@@ -633,6 +714,53 @@ function renderWorkload(w, results, markdown) {
 }
 
 const verdicts = {}
+
+/**
+ * Workload f's memory rows as a table of their own: the server's RSS and
+ * heapUsed per idle connection (KiB), ours / ws, and the target (ours ≤ ws on
+ * every compressed setting; the uncompressed row is the reference). Null if
+ * none ran; else the lines, the rows that missed, and summary items.
+ */
+function renderDeflateMemory(w, get, markdown) {
+  const cfgs = w.configs.filter((c) => c.memory)
+  if (cfgs.length === 0) return null
+  const kib = (field) => (m) => ({ ...m, [field]: m[field] / KiB })
+  const headers = ['setting', 'ws RSS KiB/conn', 'ours RSS KiB/conn', 'ours/ws RSS', 'ws heapUsed KiB/conn', 'ours heapUsed KiB/conn', 'ours/ws heapUsed', 'ws wire/payload', 'ours wire/payload']
+  const rows = []
+  const missed = []
+  const items = []
+  let unjudged = false
+  for (const cfg of cfgs) {
+    const cell = {}
+    for (const lib of ['ws', 'ours']) {
+      cell[lib] = { rss: stats(get(cfg, lib).map(kib('rssPerConn')), 'rssPerConn'), heap: stats(get(cfg, lib).map(kib('heapPerConn')), 'heapPerConn') }
+    }
+    const rRss = ratio(cell.ours.rss, cell.ws.rss)
+    const rHeap = ratio(cell.ours.heap, cell.ws.heap)
+    const wire = (lib) => {
+      const m = get(cfg, lib).filter((x) => typeof x.wireRatio === 'number')
+      return m.length === 0 ? '–' : median(m.map((x) => x.wireRatio)).toFixed(3)
+    }
+    rows.push([cfg.label, fmtStat(cell.ws.rss, 1), fmtStat(cell.ours.rss, 1), fmtRatio(rRss), fmtStat(cell.ws.heap, 1), fmtStat(cell.ours.heap, 1), fmtRatio(rHeap), wire('ws'), wire('ours')])
+    items.push({ label: `memory/conn, ${cfg.setting}: server RSS`, ratio: rRss, better: 'lower' }, { label: `memory/conn, ${cfg.setting}: server heapUsed`, ratio: rHeap, better: 'lower' })
+    // The uncompressed row is there for reference (workload d judges it).
+    if (!cfg.deflate) continue
+    if (rRss === null || rHeap === null) unjudged = true
+    else if (rRss > 1 || rHeap > 1) missed.push(`${cfg.label}: RSS ${rRss.toFixed(2)}×, heapUsed ${rHeap.toFixed(2)}× of ws`)
+  }
+  const cfg = cfgs[0]
+  const title = `Memory per idle connection: ${cfg.connections.toLocaleString('en-US')} connections (${cfg.concurrency} handshakes at a time), one ${sizeLabel(cfg.exchange.size)} JSON-like text each way on each, then idle; the server's (RSS and heapUsed after gc()) growth / ${cfg.connections.toLocaleString('en-US')}, median (min–max)`
+  return { lines: [title, ...(markdown ? [''] : []), table(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')), markdown)], missed, unjudged, summary: items }
+}
+
+/** What each of workload f's settings passes to each library (server and client alike). */
+function deflateSettingsLines(markdown) {
+  const show = (options) => (options === true ? '`perMessageDeflate: true`' : `\`perMessageDeflate: ${JSON.stringify(options).replace(/"(\w+)":/g, '$1: ').replace(/,/g, ', ').replace(/\{/g, '{ ').replace(/\}/g, ' }')}\``)
+  const names = { default: 'defaults (the throughput and fan-out rows too)', 'no-context-takeover': 'no context takeover', 'small-windows': '9-bit windows, memLevel 1' }
+  const lines = ['Settings (the same on both libraries\' servers and clients; every message here is 1 KiB or more, so both compress all of them):', ...(markdown ? [''] : [])]
+  for (const [name, setting] of Object.entries(DEFLATE_SETTINGS)) lines.push(`${markdown ? '- ' : '  '}${names[name] ?? name}: ours ${show(setting.ours)}; ws ${show(setting.ws)}`)
+  return lines
+}
 
 /** Within this much of the streams API underneath, the original API's layer costs "a few percent" at most. */
 const ORIG_GOAL = 0.95
@@ -753,7 +881,7 @@ function renderSummary(list, markdown) {
     const items = summary[w.id]
     if (!items) continue
     if (w.id === 'a' || w.id === 'b' || w.id === 'c' || w.id === 'f') {
-      for (const x of items) rows.push([w.id, x.label, fmtRatio(x.ratio), fmtRatio(x.perCpuRatio), x.oursOverRaw === undefined || x.oursOverRaw === null ? '–' : fmtRatio(x.oursOverRaw), 'higher is better'])
+      for (const x of items) rows.push([w.id, x.label, fmtRatio(x.ratio), fmtRatio(x.perCpuRatio), x.oursOverRaw === undefined || x.oursOverRaw === null ? '–' : fmtRatio(x.oursOverRaw), x.better === 'lower' ? 'lower is better' : 'higher is better'])
     } else {
       const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : ['wall time', 'server peak RSS', 'MiB per CPU-s']
       for (const x of items.filter((x) => keep.some((k) => x.label.startsWith(k)))) {
@@ -866,7 +994,12 @@ async function main() {
           for (const lib of order) {
             const measurement = await cfg.run(lib)
             perLib[lib].push(measurement)
-            const shown = measurement.rate !== undefined ? `${fmtNum(measurement.rate)} ${w.unit}` : `${fmtNum(measurement.wallMs)} ms, peak RSS ${fmtNum(measurement.peakRssMiB)} MiB`
+            const shown =
+              measurement.rssPerConn !== undefined
+                ? `${fmtNum(measurement.rate)} handshakes/s, server RSS ${fmtNum(measurement.rssPerConn / KiB, 1)} KiB/conn, heapUsed ${fmtNum(measurement.heapPerConn / KiB, 1)} KiB/conn`
+                : measurement.rate !== undefined
+                  ? `${fmtNum(measurement.rate)} ${w.unit}`
+                  : `${fmtNum(measurement.wallMs)} ms, peak RSS ${fmtNum(measurement.peakRssMiB)} MiB`
             process.stderr.write(`  [${w.id}] ${cfg.label}, round ${round + 1}/${rounds}, ${lib}: ${shown}\n`)
           }
         }
@@ -981,7 +1114,8 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '  talking over 127.0.0.1; the parent sends commands and collects results over IPC. Both sides use the same',
     '  library: watershed (`WebSocketServer` on an http server, `connect()`) against ws (`WebSocketServer` on an http',
     '  server, `new WebSocket()`), both with permessage-deflate off (except in workload f, where both libraries\'',
-    '  servers and clients have `perMessageDeflate: true`) and a 512 MiB message limit.',
+    '  servers and clients have `perMessageDeflate: true`, or the settings listed under its memory table) and a',
+    '  512 MiB message limit.',
     '- **The original API** (`orig`): the server is an http server whose `\'upgrade\'` handler calls',
     '  `shed.accept(req, socket, head)` (`socket.end()` if it throws) with `new Watershed({ maxMessageSize })`, and echoes',
     '  with `wsc.on(\'text\', (t) => wsc.send(t))` and `wsc.on(\'binary\', (b) => wsc.send(b))`; the client is the',
@@ -1048,8 +1182,17 @@ function describe(w) {
       const cfg = w.configs[0]
       return `A fresh server (node --expose-gc) per run. The client opens ${cfg.connections} connections, ${cfg.concurrency} handshakes at a time (handshakes per second over the whole opening), and keeps them idle. Memory per connection is (after − before) / ${cfg.connections} of the server's \`process.memoryUsage()\`, each taken after four \`gc()\` calls.`
     }
-    case 'f':
-      return 'One connection, permessage-deflate negotiated at both ends with each library\'s defaults (`perMessageDeflate: true` on the server and on the client: context takeover, both compress messages of 1024 bytes and more). JSON-like ASCII text (an array of records with pseudo-random ids, names, numbers and tags, about 3× compressible at 1 KiB and 6× at 64 KiB with raw deflate alone), sent as strings and read as bytes at both ends as in workload a\'s text rows. Sequential rows: one message in flight (after a 10% warm-up); pipelined: as fast as backpressure allows, as in workload b. "wire/payload": bytes the client\'s socket wrote and read over the measured part (frames included) / the payload bytes both ways; a run over 0.5 fails as not compressed.'
+    case 'f': {
+      const fan = w.configs.find((c) => c.key === 'fan-out')
+      const mem = w.configs.find((c) => c.memory)
+      return [
+        'One connection, permessage-deflate negotiated at both ends with each library\'s defaults (`perMessageDeflate: true` on the server and on the client: context takeover, both compress messages of 1024 bytes and more). JSON-like ASCII text (an array of records with pseudo-random ids, names, numbers and tags, about 3× compressible at 1 KiB and 6× at 64 KiB with raw deflate alone), sent as strings and read as bytes at both ends as in workload a\'s text rows. Sequential rows: one message in flight (after a 10% warm-up); pipelined: as fast as backpressure allows, as in workload b. "wire/payload": bytes the client\'s socket wrote and read over the measured part (frames included) / the payload bytes both ways; a run over 0.5 fails as not compressed.',
+        fan ? `Fan-out: workload c's harness with permessage-deflate (defaults): one client process holds ${fan.clients} connections and the server writes ${fan.perClient} JSON-like texts of ${sizeLabel(fan.size)} to each, every connection as fast as its own backpressure allows (each connection compresses every message itself, with its own window); deliveries per second; wire/payload is what the clients' sockets read over the payload.` : '',
+        mem ? `Memory: workload d's harness (a fresh server with --expose-gc per run) on ${mem.connections.toLocaleString('en-US')} connections opened ${mem.concurrency} at a time; then every connection sends one ${sizeLabel(mem.exchange.size)} JSON-like text and gets its echo (so both ends have compressed and inflated once), and stays idle; memory per connection is (after − before) / ${mem.connections.toLocaleString('en-US')} of the server's \`process.memoryUsage()\`, each after four \`gc()\` calls. One row per setting (below the table), and the same exchange uncompressed for reference; target: ours ≤ ws on every compressed row.` : '',
+      ]
+        .filter(Boolean)
+        .join(' ')
+    }
     case 'e':
       return 'A fresh server per run. The client sends one binary message and waits for its echo (compared byte for byte afterwards). Peak RSS is the server process\'s `process.resourceUsage().maxRSS` over its life, including its baseline (the RSS before the message is shown too).'
   }

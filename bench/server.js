@@ -20,13 +20,14 @@
  * The WebSocket servers accept messages up to MAX_MESSAGE (512 MiB) and have
  * permessage-deflate off; `node bench/server.js LIB --deflate` (ours and ws)
  * turns it on with each library's defaults (perMessageDeflate: true: both
- * compress messages of 1024 bytes and more). The server listens on 127.0.0.1, port 0, and sends
+ * compress messages of 1024 bytes and more), `--deflate=NAME` with one of
+ * common.js's DEFLATE_SETTINGS. The server listens on 127.0.0.1, port 0, and sends
  * { type: 'ready', port, native } over IPC; then it answers the parent's
  * commands (see `commands` below).
  */
 const http = require('node:http')
 const net = require('node:net')
-const { FrameCounter, nativeReport, serveCommands, cpuSince } = require('./common')
+const { DEFLATE_SETTINGS, FrameCounter, deflateSetting, nativeReport, serveCommands, cpuSince } = require('./common')
 
 const MAX_MESSAGE = 512 * 1024 * 1024
 /** ws has no 'drain': past this many buffered bytes a sender waits for a send callback (see client.js). */
@@ -34,10 +35,10 @@ const WS_SEND_THRESHOLD = Number(process.env.BENCH_WS_THRESHOLD ?? 64 * 1024)
 
 const lib = process.argv[2]
 if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
-const DEFLATE = process.argv[3] === '--deflate'
-if (DEFLATE && lib !== 'ours' && lib !== 'ws') throw new Error(`--deflate is for ours and ws, not ${lib}`)
+/** The permessage-deflate setting's name, or null (off). */
+const DEFLATE = deflateSetting(process.argv.slice(3), lib)
 /** Our servers' options for permessage-deflate: left out unless --deflate. */
-const oursDeflate = DEFLATE ? { perMessageDeflate: true } : {}
+const oursDeflate = DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}
 
 let echoed = 0
 const errors = []
@@ -98,7 +99,7 @@ function startOurs(httpServer) {
 
 function startWs(httpServer) {
   const { WebSocketServer } = require('ws')
-  const wss = new WebSocketServer({ server: httpServer, maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE })
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE ? DEFLATE_SETTINGS[DEFLATE].ws : false })
   clients = wss.clients
   wss.on('error', noteError)
   wss.on('connection', (ws, req) => {
@@ -233,10 +234,10 @@ const commands = {
     const m = process.memoryUsage()
     return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, clients: clients.size }
   },
-  /** Makes messages 0..count-1 of `size` bytes (binary) for the next broadcast. */
-  prepare({ size, count }) {
+  /** Makes messages 0..count-1 of `size` bytes (binary unless `kind`) for the next broadcast. */
+  prepare({ size, count, kind = 'binary' }) {
     const { basePayload, stamp } = require('./common')
-    const base = basePayload(size, 'binary')
+    const base = basePayload(size, kind)
     prepared = []
     for (let seq = 0; seq < count; seq++) prepared.push(stamp(base, seq))
   },

@@ -77,8 +77,24 @@ const WORKLOADS = [
     rows: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'],
     orig: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'],
   },
-  // ours and ws only: no original API table.
-  { title: 'f. Compressed (permessage-deflate on at both ends)', header: 'message', rows: ['1 KiB × 50 sequential', '64 KiB × 20 sequential', '500 × 1 KiB pipelined'], orig: null },
+  // ours and ws only: no original API table. The memory rows have a table of their own in the same block.
+  {
+    title: 'f. Compressed (permessage-deflate on at both ends)',
+    header: 'message',
+    rows: [
+      '1 KiB × 50 sequential',
+      '64 KiB × 20 sequential',
+      '500 × 1 KiB pipelined',
+      'fan-out 20 clients × 20 × 4 KiB',
+      '20 connections, uncompressed (reference)',
+      '20 connections, defaults',
+      '20 connections, no context takeover',
+      '20 connections, 9-bit windows, memLevel 1',
+    ],
+    orig: null,
+    // Rows whose last two cells (ws and ours wire/payload) must show compression (the run fails above 0.5).
+    compressed: /sequential|pipelined|fan-out|defaults|takeover|windows/,
+  },
 ]
 
 /** The original API's table: its title line starts so. */
@@ -114,6 +130,10 @@ if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) {
         // Both libraries were measured: no empty cell in the ws and ours columns.
         const cells = (line ?? '').slice(row.length).trim().split(/\s{2,}/)
         t.ok(cells.length >= 3 && cells[0] !== '–' && cells[1] !== '–', `${workload.title}, ${row}: figures for ws and ours`, { line })
+        if (workload.compressed?.test(row)) {
+          const wire = cells.slice(-2).map(Number)
+          t.ok(wire.every((x) => x > 0 && x <= 0.5), `${workload.title}, ${row}: compressed on the wire for ws and ours (${wire.join(', ')})`, { line })
+        }
       }
 
       if (workload.orig === null) {

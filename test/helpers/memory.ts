@@ -7,18 +7,23 @@ import { runInNewContext } from 'node:vm'
 
 export const MiB = 1024 * 1024
 
-/** Samples this process's off-heap buffer memory, to show what an attack made it allocate. */
-export function memorySampler(): { stop(): number } {
-  const base = process.memoryUsage().arrayBuffers
+/**
+ * Samples `read()` every 5 ms (between this process's callbacks, so a busy
+ * process is sampled less often); stop() gives the growth of its peak over
+ * its value at the start. Default: this process's off-heap buffer memory, to
+ * show what an attack made it allocate.
+ */
+export function memorySampler(read: () => number = () => process.memoryUsage().arrayBuffers): { stop(): number } {
+  const base = read()
   let peak = base
   const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers)
+    peak = Math.max(peak, read())
   }, 5)
   return {
-    /** Growth of the peak over the start, in bytes. */
+    /** Growth of the peak over the start (bytes, for memory). */
     stop() {
       clearInterval(timer)
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers)
+      peak = Math.max(peak, read())
       return peak - base
     },
   }
