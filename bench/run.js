@@ -52,7 +52,7 @@
  *      values, ASCII), sequential echo of 1 KiB x 10,000 and 64 KiB x 2,000,
  *      pipelined echo of 50,000 x 1 KiB, and c's fan-out compressed (500
  *      connections x 100 x 4 KiB); then d's harness on 1,000 connections, each
- *      sending one 4 KiB text and getting its echo, then idle: the server's
+ *      sending one 4 KiB text and getting its echo, then idle for 3 s: the server's
  *      memory per connection uncompressed (the reference) and compressed with
  *      the defaults, with no context takeover both ways and with 9-bit windows
  *      and memLevel 1 (common.js's DEFLATE_SETTINGS, as each library spells
@@ -387,6 +387,8 @@ function idleRun(cfg) {
           if (cfg.deflate) wireRatio = checkCompressed(lib, e.wire, { written: payload, read: payload })
           else if (e.wire) wireRatio = (e.wire.written + e.wire.read) / (2 * payload)
         }
+        // Idle for a while, as idle connections are: what a library releases when idle shows.
+        if (cfg.idleMs) await new Promise((resolve) => setTimeout(resolve, cfg.idleMs))
         const after = await server.call('mem')
         if (r.opened !== cfg.connections || after.clients !== cfg.connections) {
           throw new Error(`${lib}: opened ${r.opened}, server holds ${after.clients}; expected ${cfg.connections}`)
@@ -512,8 +514,8 @@ function workloads() {
   // Compressed: ours and ws only (the original API has no permessage-deflate option), no raw TCP.
   const deflateLibs = wsLibs(false, false)
   const compressed = SMOKE
-    ? { seq: [[KiB, 50], [64 * KiB, 20]], pipe: [KiB, 500], fan: { clients: 20, perClient: 20, warmup: 2 }, idle: { connections: 20, concurrency: 10, warmup: 5 } }
-    : { seq: [[KiB, 10_000], [64 * KiB, 2_000]], pipe: [KiB, 50_000], fan: { clients: 500, perClient: FAN_PER_CLIENT, warmup: 5 }, idle: { connections: 1000, concurrency: 100, warmup: 100 } }
+    ? { seq: [[KiB, 50], [64 * KiB, 20]], pipe: [KiB, 500], fan: { clients: 20, perClient: 20, warmup: 2 }, idle: { connections: 20, concurrency: 10, warmup: 5, idleMs: 100 } }
+    : { seq: [[KiB, 10_000], [64 * KiB, 2_000]], pipe: [KiB, 50_000], fan: { clients: 500, perClient: FAN_PER_CLIENT, warmup: 5 }, idle: { connections: 1000, concurrency: 100, warmup: 100, idleMs: 3000 } }
   list.push({
     id: 'f',
     title: 'f. Compressed (permessage-deflate on at both ends), JSON-like text',
@@ -749,7 +751,7 @@ function renderDeflateMemory(w, get, markdown) {
     else if (rRss > 1 || rHeap > 1) missed.push(`${cfg.label}: RSS ${rRss.toFixed(2)}×, heapUsed ${rHeap.toFixed(2)}× of ws`)
   }
   const cfg = cfgs[0]
-  const title = `Memory per idle connection: ${cfg.connections.toLocaleString('en-US')} connections (${cfg.concurrency} handshakes at a time), one ${sizeLabel(cfg.exchange.size)} JSON-like text each way on each, then idle; the server's (RSS and heapUsed after gc()) growth / ${cfg.connections.toLocaleString('en-US')}, median (min–max)`
+  const title = `Memory per idle connection: ${cfg.connections.toLocaleString('en-US')} connections (${cfg.concurrency} handshakes at a time), one ${sizeLabel(cfg.exchange.size)} JSON-like text each way on each, then idle for ${(cfg.idleMs / 1000).toLocaleString('en-US')} s; the server's (RSS and heapUsed after gc()) growth / ${cfg.connections.toLocaleString('en-US')}, median (min–max)`
   return { lines: [title, ...(markdown ? [''] : []), table(headers, rows, headers.map((_, i) => (i === 0 ? 'l' : 'r')), markdown)], missed, unjudged, summary: items }
 }
 
