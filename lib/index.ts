@@ -6,7 +6,15 @@
  * (the bracketed stages only when permessage-deflate was negotiated)
  */
 export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents } from './compat/watershed'
-export { WebSocketDuplex, type WebSocketDuplexOptions, type WebSocketMessage, type WebSocketDuplexEvents } from './connection/websocket-duplex'
+export {
+  WebSocketDuplex,
+  type WebSocketDuplexOptions,
+  type WebSocketMessage,
+  type InboundMessage,
+  type StreamMode,
+  type WebSocketDuplexEvents,
+} from './connection/websocket-duplex'
+export { type MessageSource } from './connection/message-source'
 export { type WriteOptions } from './connection/write-options'
 export { FrameDecoder, type FrameDecoderOptions } from './stages/frame-decoder'
 export { MessageAssembler, type MessageAssemblerOptions, type AssembledItem } from './stages/message-assembler'

@@ -11,7 +11,18 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import t from 'tap'
-import { Watershed, WebSocketError, type WatershedConnection, type WebSocketDuplex, type WebSocketMessage } from '../lib/index'
+import { Readable } from 'node:stream'
+import {
+  type InboundMessage,
+  type MessageStream,
+  Watershed,
+  WebSocketError,
+  type WatershedConnection,
+  type WebSocketDuplex,
+  type WebSocketMessage,
+  connect,
+  isMessageStream,
+} from '../lib/index'
 import { pair } from './helpers/ws-pair'
 import { within } from './helpers/ws-wait'
 
@@ -155,3 +166,32 @@ t.test('a WatershedConnection: typed events, as they arrive', async (t) => {
   t.same([code, typeof reason, numericCode], ['NORMAL', 'string', 1000])
   t.same(received, ['HELLO', Buffer.from([1, 2])])
 })
+
+/** Never called: stream mode's types. */
+export async function streamModeTypes(url: string, plain: WebSocketDuplex): Promise<void> {
+  const ws = await connect(url, { streamMessages: true })
+  for await (const message of ws) {
+    if (isMessageStream(message)) {
+      const stream: MessageStream = message
+      void stream.text
+    } else {
+      // @ts-expect-error what is not a stream is a whole message, not a number
+      const n: number = message
+      void n
+    }
+    // @ts-expect-error in stream mode a message may be a stream, not only a string or a Buffer
+    const whole: WebSocketMessage = message
+    void whole
+  }
+  const whole = await connect(url, { streamMessages: false })
+  for await (const message of whole) void message.length // whole messages: string | Buffer
+  // A WebSocketServer's handler for stream mode says so; a plain connection fits where stream mode is expected.
+  const handler = (connection: WebSocketDuplex<InboundMessage>) => connection.on('data', (m) => void (isMessageStream(m) ? m.binary : m.length))
+  handler(plain)
+  // Writing a source: a Readable, an async generator, a web stream.
+  plain.write(Readable.from(['a', 'b']))
+  plain.write((async function* () { yield Buffer.from('x') })(), { text: false })
+  plain.write(new ReadableStream<Uint8Array>())
+  // @ts-expect-error text is a boolean
+  plain.write(Readable.from(['a']), { text: 'yes' })
+}

@@ -117,10 +117,27 @@ export interface Compression extends PerMessageDeflateParams {
 
 export type WebSocketMessage = string | Buffer
 
-/** The events of a WebSocketDuplex and their arguments; any other event name takes any listener. */
-export interface WebSocketDuplexEvents {
-  /** One message: a string for text, a Buffer for binary (marked text with `textAsBytes`). */
-  data: [message: WebSocketMessage]
+/** What a connection in stream mode (`streamMessages`) reads: whole messages, or MessageStreams. */
+export type InboundMessage = WebSocketMessage | MessageStream
+
+/**
+ * Options that turn stream mode on, for the overloads of connect() and
+ * accept() that then type what is read as InboundMessage. (Options whose
+ * `streamMessages` is only known at run time type as whole messages:
+ * annotate the connection as `WebSocketDuplex<InboundMessage>` there.)
+ */
+export interface StreamMode {
+  streamMessages: true | { threshold: number }
+}
+
+/**
+ * The events of a WebSocketDuplex and their arguments; any other event name
+ * takes any listener. `M` is what a message is: WebSocketMessage, or
+ * InboundMessage in stream mode.
+ */
+export interface WebSocketDuplexEvents<M extends InboundMessage = WebSocketMessage> {
+  /** One message: a string for text, a Buffer for binary (marked text with `textAsBytes`), or a MessageStream in stream mode. */
+  data: [message: M]
   ping: [data: Buffer]
   pong: [data: Buffer]
   /** The peer's CLOSE arrived: its code (1005 if it had none) and reason. */
@@ -147,37 +164,41 @@ export interface WebSocketDuplexEvents {
   unpipe: [source: Readable]
 }
 
-type DuplexListener<E extends keyof WebSocketDuplexEvents> = (...args: WebSocketDuplexEvents[E]) => void
+type DuplexListener<E extends keyof WebSocketDuplexEvents, M extends InboundMessage> = (...args: WebSocketDuplexEvents<M>[E]) => void
 type WriteCallback = (error?: Error | null) => void
 /** The stream's own async iterator (whatever @types/node calls it), yielding messages. */
-type MessageIterator = AsyncIterableIterator<WebSocketMessage> & ReturnType<Readable[typeof Symbol.asyncIterator]>
+type MessageIterator<M> = AsyncIterableIterator<M> & ReturnType<Readable[typeof Symbol.asyncIterator]>
 
 // Typed events, end() and reading, merged into the class below.
-export interface WebSocketDuplex {
-  on<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage> {
+  on<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
-  once<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  once<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   once(event: string | symbol, listener: (...args: any[]) => void): this
-  off<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  off<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   off(event: string | symbol, listener: (...args: any[]) => void): this
-  addListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  addListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   addListener(event: string | symbol, listener: (...args: any[]) => void): this
-  removeListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  removeListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   removeListener(event: string | symbol, listener: (...args: any[]) => void): this
-  prependListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  prependListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   prependListener(event: string | symbol, listener: (...args: any[]) => void): this
-  prependOnceListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E>): this
+  prependOnceListener<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   prependOnceListener(event: string | symbol, listener: (...args: any[]) => void): this
   end(callback?: () => void): this
   end(message: string | Uint8Array, callback?: () => void): this
   end(message: string | Uint8Array, encoding: BufferEncoding, callback?: () => void): this
-  [Symbol.asyncIterator](): MessageIterator
-  iterator(options?: { destroyOnReturn?: boolean }): MessageIterator
+  [Symbol.asyncIterator](): MessageIterator<M>
+  iterator(options?: { destroyOnReturn?: boolean }): MessageIterator<M>
 }
 
 const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
 
-export class WebSocketDuplex extends Duplex {
+/**
+ * `M` is what a message is when read: WebSocketMessage, or InboundMessage
+ * for a connection in stream mode (connect() and accept() say which).
+ */
+export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extends Duplex {
   readonly socket: Socket
   readonly role: Role
   readonly protocol: string | null

@@ -16,7 +16,7 @@ import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
 import { upgradeRequestOn } from './upgrade-requests'
-import { type Compression, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
@@ -64,6 +64,9 @@ function offeredProtocols(protocols: string | readonly string[] | undefined): st
 export function clientFromUpgrade(
   res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options: ClientUpgradeOptions & { raw: true },
 ): Socket
+export function clientFromUpgrade(
+  res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options: ClientUpgradeOptions & StreamMode,
+): WebSocketDuplex<InboundMessage>
 export function clientFromUpgrade(
   res: IncomingMessage, socket: NodeDuplex, head: Buffer, key: string, options?: ClientUpgradeOptions,
 ): WebSocketDuplex
@@ -176,6 +179,7 @@ function checkResponse(
 }
 
 export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
+export function connect(url: string | URL, options: ConnectOptions & StreamMode): Promise<WebSocketDuplex<InboundMessage>>
 export function connect(url: string | URL, options?: ConnectOptions): Promise<WebSocketDuplex>
 /**
  * Public: opens a WebSocket connection to a ws:// or wss:// URL and resolves

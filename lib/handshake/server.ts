@@ -10,7 +10,7 @@ import { HandshakeError } from '../protocol/errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, isValidKey } from './key'
 import { validateAcceptOptions } from './options'
-import { type Compression, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateOffer, parseExtensions } from './extensions'
 import type { Socket } from 'node:net'
@@ -119,7 +119,10 @@ function headerLines(headers: Record<string, string>): string {
 export function accept(
   req: IncomingMessage, socket: NodeDuplex, head: Buffer, options: AcceptOptions & { raw: true },
 ): Socket
-export function accept(req: IncomingMessage, socket: NodeDuplex, head?: Buffer, options?: AcceptOptions): WebSocketDuplex
+export function accept(
+  req: IncomingMessage, socket: NodeDuplex, head: Buffer | null | undefined, options: AcceptOptions & StreamMode,
+): WebSocketDuplex<InboundMessage>
+export function accept(req: IncomingMessage, socket: NodeDuplex, head?: Buffer | null, options?: AcceptOptions): WebSocketDuplex
 /**
  * Public: completes a WebSocket upgrade from an http.Server 'upgrade' event.
  * Throws a HandshakeError when the request is not an acceptable upgrade; the
