@@ -8,13 +8,12 @@
  *   node examples/download.js serve PORT FILE  a server that sends FILE to every client
  *   node examples/download.js fetch URL FILE   saves what such a server sends into FILE
  */
-const crypto = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
-const os = require('node:os')
 const path = require('node:path')
 const { pipeline } = require('node:stream/promises')
 const { WebSocketServer, connect } = require('watershed')
+const { withDemoFile, compare, finish } = require('./demo-file')
 
 /** A server that sends `file` to every client as one binary message, then closes. */
 function fileServer(file) {
@@ -40,37 +39,23 @@ async function download(url, file) {
   return fs.statSync(file).size
 }
 
-const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
-
 async function demo() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watershed-download-'))
-  try {
-    const source = path.join(dir, 'source.bin')
-    const block = crypto.randomBytes(1024 * 1024)
-    fs.writeFileSync(source, Buffer.concat(Array(64).fill(block)))
+  await withDemoFile(async (dir, source) => {
     const server = fileServer(source)
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
     const target = path.join(dir, 'downloaded.bin')
     const size = await download(`ws://127.0.0.1:${server.address().port}/`, target)
     console.log(`[client] saved ${size} bytes`)
-    console.log(`[demo] the saved file is ${sha256(target) === sha256(source) ? 'identical to' : 'DIFFERENT from'} the one sent`)
+    console.log(compare(target, source))
     server.close()
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 const [mode, a, b] = process.argv.slice(2)
 if (mode === 'serve') {
   fileServer(b).listen(Number(a ?? 8080), () => console.log(`sending ${path.resolve(b)} to every client`))
 } else if (mode === 'fetch') {
-  download(a, b).then((size) => console.log(`saved ${size} bytes`), (error) => {
-    console.error(error.message)
-    process.exitCode = 1
-  })
+  finish(download(a, b), (size) => console.log(`saved ${size} bytes`))
 } else {
-  demo().catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
+  finish(demo())
 }

@@ -9,13 +9,12 @@
  *   node examples/upload.js serve PORT DIR   a server that saves each upload into DIR
  *   node examples/upload.js send URL FILE    uploads FILE to such a server
  */
-const crypto = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
-const os = require('node:os')
 const path = require('node:path')
 const { pipeline } = require('node:stream/promises')
 const { WebSocketServer, connect } = require('watershed')
+const { withDemoFile, compare, finish } = require('./demo-file')
 
 /** A server that writes every message it receives, as it arrives, to a new file in `dir`. */
 function uploadServer(dir, onSaved = () => {}) {
@@ -48,37 +47,23 @@ async function upload(url, file) {
   return answer
 }
 
-const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
-
 async function demo() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watershed-upload-'))
-  try {
-    const source = path.join(dir, 'source.bin')
-    const block = crypto.randomBytes(1024 * 1024)
-    fs.writeFileSync(source, Buffer.concat(Array(64).fill(block)))
+  await withDemoFile(async (dir, source) => {
     let saved = null
     const server = uploadServer(dir, (file) => (saved = file))
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
     const answer = await upload(`ws://127.0.0.1:${server.address().port}/`, source)
     console.log(`[client] the server answered: ${answer}`)
-    console.log(`[demo] the saved file is ${sha256(saved) === sha256(source) ? 'identical to' : 'DIFFERENT from'} the one sent`)
+    console.log(compare(saved, source))
     server.close()
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 const [mode, a, b] = process.argv.slice(2)
 if (mode === 'serve') {
   uploadServer(b ?? '.').listen(Number(a ?? 8080), () => console.log(`saving uploads into ${path.resolve(b ?? '.')}`))
 } else if (mode === 'send') {
-  upload(a, b).then((answer) => console.log(answer), (error) => {
-    console.error(error.message)
-    process.exitCode = 1
-  })
+  finish(upload(a, b), (answer) => console.log(answer))
 } else {
-  demo().catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
+  finish(demo())
 }
