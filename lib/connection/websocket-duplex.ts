@@ -256,6 +256,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #pendingTaken = false
   /** 'disconnect' has been emitted. */
   #disconnected = false
+  /** The last message stream handed out, whose reading counts as progress. */
+  #streaming: MessageStream | null = null
   /** Messages read so far: a reader that makes progress is not a reader that stopped. */
   #reads = 0
   #unreadTimer: NodeJS.Timeout | null = null
@@ -607,6 +609,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.#closeReceived || this.#error) return
     if (channels.received.hasSubscribers) channels.received.publish({ connection: this, data: item })
     if (!(item instanceof ControlFrame)) {
+      // A reader working through a message stream is making progress (see #progress()).
+      if (item instanceof MessageStream) this.#streaming = item
       if (!this.push(item)) this.#assembler.pause()
       return
     }
@@ -738,15 +742,20 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.socket.resume()
   }
 
+  /** How far our reader has got: messages read, and bytes of the message stream being read. */
+  #progress(): number {
+    return this.#reads + (this.#streaming?.bytesRead ?? 0)
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer || this.socket.destroyed) return
-    let reads = this.#reads
+    let reads = this.#progress()
     const expire = () => {
       // The peer has said all it will (CLOSE or FIN) and our own reader is
       // still working through what came before: that is progress, not a hang.
       const ownReader = (this.#closeReceived !== null || this.socket.readableEnded) && !this.readableEnded
-      if (ownReader && this.#reads !== reads) {
-        reads = this.#reads
+      if (ownReader && this.#progress() !== reads) {
+        reads = this.#progress()
         this.#closeTimer = setTimeout(expire, this.#closeTimeout).unref()
         return
       }
@@ -790,12 +799,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
    */
   #armUnreadTimer(): void {
     if (this.#unreadTimer || this.readableEnded || this.destroyed) return
-    let reads = this.#reads
+    let reads = this.#progress()
     const check = () => {
       this.#unreadTimer = null
       if (this.readableEnded || this.destroyed) return
-      if (this.#reads !== reads) {
-        reads = this.#reads
+      if (this.#progress() !== reads) {
+        reads = this.#progress()
         this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
         return
       }

@@ -31,6 +31,7 @@ export class MessageStream extends Readable {
   /** Whether the message is binary (opcode 2) rather than text (opcode 1). */
   readonly binary: boolean
   readonly #onDemand: () => void
+  #bytesRead = 0
 
   /** Made by MessageAssembler; `onDemand` runs whenever the reader wants more. */
   constructor(binary: boolean, onDemand: () => void, highWaterMark = DEFAULT_MESSAGE_STREAM_HIGH_WATER_MARK) {
@@ -42,6 +43,18 @@ export class MessageStream extends Readable {
   /** Whether the message is text (its bytes are UTF-8). */
   get text(): boolean {
     return !this.binary
+  }
+
+  /** Bytes of the message read from this stream so far. */
+  get bytesRead(): number {
+    return this.#bytesRead
+  }
+
+  // Typed as the base class has it. Every way of reading (read(), 'data', pipe, for await) comes here.
+  override read(size?: number) {
+    const chunk = super.read(size)
+    if (chunk !== null) this.#bytesRead += (chunk as Buffer | string).length
+    return chunk
   }
 
   override _read(): void {

@@ -205,3 +205,29 @@ t.test('options are checked before anything happens', async (t) => {
   }
   t.throws(() => accept({} as never, {} as never, Buffer.alloc(0), { maxStreamedMessageSize: 0 }), RangeError)
 })
+
+t.test('a slow reader of a message stream is making progress: not cut off after the peer has gone', async (t) => {
+  const { ws, items, socket } = await server(t, { streamMessages: true, closeTimeout: 200 })
+  const errors: Array<Error & { code?: string }> = []
+  ws.on('error', (error) => errors.push(error))
+  // Small enough for our buffers to take all of it, so that the FIN is seen while we read.
+  const size = 256 * 1024
+  // The whole message, then the peer's CLOSE and FIN: everything is on its way before we read.
+  socket.end(Buffer.concat([
+    clientFrame({ opcode: 2, payload: Buffer.alloc(size, 5) }),
+    clientFrame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }),
+  ]))
+  const stream = await item<MessageStream>(items, 0)
+  let received = 0
+  // 4 KiB every 20 ms: about 1.3 s, several close timeouts long.
+  for (;;) {
+    const chunk = stream.read(4 * 1024) as Buffer | null
+    if (chunk !== null) received += chunk.length
+    else if (stream.readableEnded) break
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    if (stream.destroyed && !stream.readableEnded) break
+  }
+  t.equal(received, size, 'every byte, however slowly read')
+  t.equal(stream.bytesRead, size, 'bytesRead says so too')
+  t.same(errors.map((e) => e.code), [], 'no WS_ERR_UNREAD_MESSAGES')
+})
