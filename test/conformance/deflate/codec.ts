@@ -41,7 +41,7 @@ function keepWindow(before: Buffer, data: Buffer, size: number): Buffer {
 
 export class FuzzerDeflater {
   readonly #rules: Rules
-  #window = Buffer.alloc(0)
+  #window: Buffer = Buffer.alloc(0)
 
   constructor(rules: Rules) {
     this.#rules = rules
@@ -62,7 +62,7 @@ export class FuzzerDeflater {
 
 export class JudgeInflater {
   readonly #rules: Rules
-  #window = Buffer.alloc(0)
+  #window: Buffer = Buffer.alloc(0)
 
   constructor(rules: Rules) {
     this.#rules = rules
