@@ -31,7 +31,7 @@ export const CI_BYTES_LIMIT = 16 * 1024
 export const CI_DEFLATE_CASES = /^1[23]\.\d\.(2|10|15)$/
 export const CI_DEFLATE_ECHOES = 5
 /** Sections 12-13 in the full plan: every case id, both roles, this many messages each (the reference sends 1000). */
-export const FULL_DEFLATE_ECHOES = 20
+export const FULL_DEFLATE_ECHOES = 50
 
 export interface Run {
   testee: Testee

@@ -28,7 +28,7 @@ const SLOW = { echoTimeoutMs: 600_000 }
 /** Case `id`: `row.count` slices of `data`, with permessage-deflate negotiated per `profile`, then a clean close. */
 export function deflateCase(id: string, data: DataSetName, what: string, row: Row, profile: Profile): Case {
   const frames = row.fragmentSize === 0 ? 'one frame each' : `in ${row.fragmentSize}-byte frames`
-  return def(id, `${row.count} ${what} messages of ${row.size} B, compressed, ${frames}, each echoed`, NORMAL, () => ({
+  return def(id, `${what}: ${row.size}-byte messages, compressed, ${frames}, each echoed before the next`, NORMAL, () => ({
     steps: [{ kind: 'deflate-echo', data, size: row.size, count: row.count, fragmentSize: row.fragmentSize }],
     received: [],
   }), { ...SLOW, deflate: profile })
