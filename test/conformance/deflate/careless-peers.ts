@@ -6,11 +6,10 @@
  * agreeing 8, a kept context after agreeing none, RSV1 on every frame, or no
  * compression at all. Built from the suite's own codec, like ../careless-peers.ts.
  */
-import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { rawClient, startRawServer } from '../careless-peers'
 import type { ClientStarter } from '../fuzzing-server'
 import { OP, FrameParser, closePayload, encodeFrame } from '../frames'
-import { acceptFor, clientHandshake } from '../handshake'
 import type { TesteeServer } from '../testee'
 import { DeflatePeer } from './peer'
 
@@ -70,35 +69,9 @@ function carelessEcho(socket: Socket, head: Buffer, mask: boolean, how: Careless
   if (head.length > 0) onData(head)
 }
 
-export async function startCarelessDeflateServer(how: Carelessness): Promise<TesteeServer> {
-  const sockets = new Set<Socket>()
-  const server = http.createServer()
-  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    const key = String(req.headers['sec-websocket-key'])
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n` +
-        `Sec-WebSocket-Extensions: ${how.answer ?? 'permessage-deflate'}\r\n\r\n`,
-    )
-    carelessEcho(socket, head, false, how)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as AddressInfo).port,
-    logFor: () => undefined,
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
-}
+export const startCarelessDeflateServer = (how: Carelessness): Promise<TesteeServer> =>
+  startRawServer((socket, head) => carelessEcho(socket, head, false, how), how.answer ?? 'permessage-deflate')
 
 /** A client that offers permessage-deflate as browsers do, then compresses as `how` says, whatever the answer. */
-export const carelessDeflateClient = (how: Carelessness): ClientStarter => async (url) => {
-  const target = new URL(url)
-  const { socket, rest } = await clientHandshake(Number(target.port), target.pathname, 'permessage-deflate; client_max_window_bits')
-  carelessEcho(socket, rest, true, how)
-  socket.resume()
-  return { ws: { destroy: () => socket.destroy() }, log: { errors: [], closeCode: null, closed: Promise.resolve() } }
-}
+export const carelessDeflateClient = (how: Carelessness): ClientStarter =>
+  rawClient((socket, rest) => carelessEcho(socket, rest, true, how), 'permessage-deflate; client_max_window_bits')
