@@ -98,6 +98,11 @@ export function offerHeader(profile: Profile): string {
  * the settled parameters, or why the answer is not legal.
  */
 export function checkAnswer(header: string | undefined, profile: Profile): Agreed | string {
+  // RFC 7692 section 7: "A client MUST _Fail the WebSocket Connection_ if the peer server
+  // accepted an extension negotiation offer for this extension with an extension negotiation
+  // response meeting any of the following conditions": a parameter not defined for use in a
+  // response, an invalid value, the same name twice, a configuration the client does not
+  // support (here: one that meets none of the offers).
   if (header === undefined) return 'the server did not accept permessage-deflate'
   const list = parseList(header)
   if (typeof list === 'string') return `Sec-WebSocket-Extensions: ${list}`
