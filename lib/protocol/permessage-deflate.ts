@@ -72,12 +72,11 @@ export interface PerMessageDeflateOptions {
    */
   memLevel?: number
   /**
-   * Messages shorter than this many bytes are sent uncompressed, when the
-   * sender resets its window after every message. With the window kept even
-   * a short message compresses well against what came before, so all are
-   * compressed. Default 1024: below that, a message with nothing to refer to
-   * rarely shrinks enough to pay for a deflate block and a trip to zlib's
-   * thread pool.
+   * Messages shorter than this many bytes are sent uncompressed, whether or
+   * not the window is kept between messages (as the README says, and as the
+   * Deflate stage does). Default 1024: below that, a message rarely shrinks
+   * enough to pay for a deflate block and a trip to zlib's thread pool. 0
+   * compresses every message.
    */
   threshold?: number
 }

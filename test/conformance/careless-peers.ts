@@ -34,17 +34,24 @@ function carelessEcho(socket: Socket, head: Buffer, mask: boolean, answer: boole
   if (head.length > 0) onData(head)
 }
 
-export async function startCarelessServer(options: { closeTcp: boolean }): Promise<TesteeServer> {
+/**
+ * An http.Server that answers every upgrade with a 101 of its own making
+ * (with `extensions`, if given) and hands the socket to `echo`. Shared by the
+ * careless peers here and in ./deflate.
+ */
+export async function startRawServer(echo: (socket: Socket, head: Buffer) => void, extensions?: string): Promise<TesteeServer> {
   const sockets = new Set<Socket>()
   const server = http.createServer()
   server.on('upgrade', (req, socket: Socket, head: Buffer) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     const key = String(req.headers['sec-websocket-key'])
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`)
-    carelessEcho(socket, head, false, true, () => {
-      if (options.closeTcp) socket.end()
-    })
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n` +
+        (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
+        '\r\n',
+    )
+    echo(socket, head)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
@@ -57,10 +64,20 @@ export async function startCarelessServer(options: { closeTcp: boolean }): Promi
   }
 }
 
-export const startCarelessClient: ClientStarter = async (url) => {
+export const startCarelessServer = (options: { closeTcp: boolean }): Promise<TesteeServer> =>
+  startRawServer((socket, head) =>
+    carelessEcho(socket, head, false, true, () => {
+      if (options.closeTcp) socket.end()
+    }),
+  )
+
+/** A client under test made of a raw socket: upgrades (offering `extensions`), then leaves the socket to `echo`. */
+export const rawClient = (echo: (socket: Socket, rest: Buffer) => void, extensions?: string): ClientStarter => async (url) => {
   const target = new URL(url)
-  const { socket, rest } = await clientHandshake(Number(target.port), target.pathname)
-  carelessEcho(socket, rest, false, false, () => socket.end())
+  const { socket, rest } = await clientHandshake(Number(target.port), target.pathname, extensions)
+  echo(socket, rest)
   socket.resume()
   return { ws: { destroy: () => socket.destroy() }, log: { errors: [], closeCode: null, closed: Promise.resolve() } }
 }
+
+export const startCarelessClient: ClientStarter = rawClient((socket, rest) => carelessEcho(socket, rest, false, false, () => socket.end()))

@@ -4,6 +4,8 @@
  * fuzzing client masks what it sends, the fuzzing server does not; the judge
  * is the same for both.
  */
+import type { DataSetName } from './deflate/data-sets'
+import type { Profile } from './deflate/negotiation'
 import { type FrameSpec, OP, closePayload } from './frames'
 
 export type Step =
@@ -24,6 +26,13 @@ export type Step =
   | { kind: 'wait'; ms: number; failFast?: boolean; received?: number }
   /** Send one message `times` times, each after the echo of the previous one arrived. */
   | { kind: 'roundtrip'; frames: FrameSpec[]; times: number }
+  /**
+   * Sections 12-13 (permessage-deflate negotiated): send `count` slices of
+   * `size` bytes of a data set, taken cyclically, each compressed by the
+   * fuzzing peer and split into frames of `fragmentSize` payload bytes (0:
+   * one frame), each after the echo of the previous one arrived and was checked.
+   */
+  | { kind: 'deflate-echo'; data: DataSetName; size: number; count: number; fragmentSize: number }
 
 /** Something the testee sent that the judge compares: a whole message or a control frame. */
 export type Received =
@@ -58,6 +67,8 @@ export interface Case {
   perByteFragments?: boolean
   /** How long to wait for echoes after the last step (default 5 s). */
   echoTimeoutMs?: number
+  /** Sections 12-13: permessage-deflate is negotiated, with this profile's offers or answer. */
+  deflate?: Profile
 }
 
 // Frame builders.
@@ -113,7 +124,7 @@ export function def(
   description: string,
   expectedClose: ExpectedClose,
   build: () => Script,
-  extra: Pick<Case, 'perByteFragments' | 'echoTimeoutMs'> = {},
+  extra: Pick<Case, 'perByteFragments' | 'echoTimeoutMs' | 'deflate'> = {},
 ): Case {
   return { id, section: Number(id.split('.')[0]), description, close: expectedClose, build, ...extra }
 }

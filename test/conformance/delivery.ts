@@ -9,9 +9,9 @@
  * - no-fin:    (testee client only) the fuzzing server never closes TCP: the
  *              client must still end the connection within its closeTimeout.
  *
- * Pauses between steps are kept in every mode. Section 9 runs in 'whole'
- * only; 'bytes' and 'random' apply to cases writing at most CHOP_LIMIT bytes,
- * which is every case of sections 1-7 and 10.
+ * Pauses between steps are kept in every mode. Sections 9, 12 and 13 run in
+ * 'whole' only; 'bytes' and 'random' apply to cases writing at most
+ * CHOP_LIMIT bytes, which is every case of sections 1-7 and 10.
  */
 import type { Case, Script } from './case'
 import { headerLength, OP } from './frames'
@@ -30,6 +30,9 @@ export function scriptBytes(script: Script): number {
     else if (step.kind === 'part') total += step.to - step.from + (step.from === 0 ? headerLength(step.frame.payload.length, true) : 0)
     else if (step.kind === 'roundtrip') {
       for (const f of step.frames) total += (headerLength(f.payload.length, true) + f.payload.length) * step.times
+    } else if (step.kind === 'deflate-echo') {
+      // Before compression: what the testee inflates and compresses again.
+      total += (headerLength(step.size, true) + step.size) * step.count
     }
   }
   return total
@@ -37,7 +40,7 @@ export function scriptBytes(script: Script): number {
 
 /** The modes a case runs in, for one testee. */
 export function modesFor(c: Case, testee: Testee): Mode[] {
-  if (c.section === 9) return ['whole']
+  if (c.section === 9 || c.deflate) return ['whole']
   const modes: Mode[] = ['whole']
   if (scriptBytes(c.build()) <= CHOP_LIMIT) modes.push('bytes', 'random')
   if (c.perByteFragments) modes.push('fragments')
@@ -60,6 +63,12 @@ export function applyFragments(script: Script): Script {
     return { ...step, frames }
   })
   return { ...script, steps }
+}
+
+/** At most `cap` messages per deflate-echo step (sections 12-13), for the plans that cannot afford the reference count. */
+export function capEchoes(script: Script, cap: number | null): Script {
+  if (cap === null) return script
+  return { ...script, steps: script.steps.map((step) => (step.kind === 'deflate-echo' ? { ...step, count: Math.min(step.count, cap) } : step)) }
 }
 
 /** Piece sizes for one write of `length` bytes in the given mode. */

@@ -3,10 +3,13 @@
  * upgrade by hand (computing Sec-WebSocket-Accept itself), then plays the
  * case with unmasked frames, requires every frame from the client to be
  * masked, and judges how the client closes. In 'no-fin' mode it never closes
- * TCP, so the client has to end the connection within its closeTimeout.
+ * TCP, so the client has to end the connection within its closeTimeout. For
+ * sections 12-13 it answers the client's permessage-deflate offer as the
+ * case's profile says, and holds the client to what that settled.
  */
 import net, { type AddressInfo, type Socket } from 'node:net'
 import type { Case, Script } from './case'
+import { type Agreed, type Profile, answerOffer } from './deflate/negotiation'
 import { type Mode } from './delivery'
 import { answerUpgrade, readHead } from './handshake'
 import { type CaseRecord, emptyRecord } from './record'
@@ -21,17 +24,25 @@ const TESTEE_CLOSE_WAIT_MS = 2000
 interface Upgraded {
   socket: Socket
   rest: Buffer
+  /** permessage-deflate as settled, when the connection was expected with a profile. */
+  agreed?: Agreed
+}
+
+interface Waiting {
+  resolve: (u: Upgraded) => void
+  reject: (e: Error) => void
+  deflate?: Profile
 }
 
 export interface FuzzingServer {
   port: number
-  /** Resolves with the connection that asks for `path`, once its upgrade has been answered. */
-  expect(path: string): Promise<Upgraded>
+  /** Resolves with the connection that asks for `path`, once its upgrade has been answered (negotiating `deflate`, if given). */
+  expect(path: string, deflate?: Profile): Promise<Upgraded>
   close(): Promise<void>
 }
 
 export async function startFuzzingServer(): Promise<FuzzingServer> {
-  const waiting = new Map<string, { resolve: (u: Upgraded) => void; reject: (e: Error) => void }>()
+  const waiting = new Map<string, Waiting>()
   const sockets = new Set<Socket>()
   const server = net.createServer({ allowHalfOpen: true }, async (socket) => {
     sockets.add(socket)
@@ -41,9 +52,12 @@ export async function startFuzzingServer(): Promise<FuzzingServer> {
     try {
       const { head, rest } = await readHead(socket)
       path = head.line.split(' ')[1] ?? ''
-      const response = answerUpgrade(head)
+      const profile = waiting.get(path)?.deflate
+      const deflate = profile ? answerOffer(head.headers['sec-websocket-extensions'], profile) : undefined
+      if (typeof deflate === 'string') throw new Error(deflate)
+      const response = answerUpgrade(head, deflate?.response)
       socket.write(response)
-      waiting.get(path)?.resolve({ socket, rest })
+      waiting.get(path)?.resolve({ socket, rest, agreed: deflate?.agreed })
     } catch (error) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
       waiting.get(path)?.reject(error as Error)
@@ -53,7 +67,7 @@ export async function startFuzzingServer(): Promise<FuzzingServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     port: (server.address() as AddressInfo).port,
-    expect: (path) => new Promise((resolve, reject) => waiting.set(path, { resolve, reject })),
+    expect: (path, deflate) => new Promise((resolve, reject) => waiting.set(path, { resolve, reject, deflate })),
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -62,7 +76,11 @@ export async function startFuzzingServer(): Promise<FuzzingServer> {
 }
 
 /** Starts a client under test against `url`; the library's echo client unless the caller brings another. */
-export type ClientStarter = (url: string, closeTimeout?: number) => Promise<{ ws: { destroy(): void } | null; log: TesteeLog }>
+export type ClientStarter = (
+  url: string,
+  closeTimeout?: number,
+  perMessageDeflate?: boolean,
+) => Promise<{ ws: { destroy(): void } | null; log: TesteeLog }>
 
 export async function fuzzClient(
   server: FuzzingServer, c: Case, script: Script, mode: Mode, random: () => number,
@@ -70,8 +88,8 @@ export async function fuzzClient(
 ): Promise<CaseRecord> {
   const path = `/${c.id}/${mode}`
   const closeTimeout = mode === 'no-fin' ? NO_FIN_CLOSE_TIMEOUT_MS : undefined
-  const incoming = server.expect(path)
-  const testee = startClient(`ws://127.0.0.1:${server.port}${path}`, closeTimeout)
+  const incoming = server.expect(path, c.deflate)
+  const testee = startClient(`ws://127.0.0.1:${server.port}${path}`, closeTimeout, c.deflate !== undefined)
   let upgraded: Upgraded
   try {
     upgraded = await Promise.race([
@@ -86,7 +104,7 @@ export async function fuzzClient(
     return record
   }
   const session = new Session(upgraded.socket, upgraded.rest, {
-    side: 'server', mode, random, neverFin: mode === 'no-fin', testeeCloseTimeout: closeTimeout,
+    side: 'server', mode, random, neverFin: mode === 'no-fin', testeeCloseTimeout: closeTimeout, deflate: upgraded.agreed,
   })
   const record = await session.run(c, script)
   const { log } = await testee

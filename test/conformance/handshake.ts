@@ -68,8 +68,11 @@ export function readHead(socket: Socket): Promise<{ head: Head; rest: Buffer }> 
   })
 }
 
-/** Client side: connect, send the upgrade request, check the 101. The socket comes back paused. */
-export async function clientHandshake(port: number, path: string): Promise<{ socket: Socket; rest: Buffer }> {
+/**
+ * Client side: connect, send the upgrade request (offering `extensions`, if
+ * given), check the 101. The socket comes back paused, with the response head.
+ */
+export async function clientHandshake(port: number, path: string, extensions?: string): Promise<{ socket: Socket; rest: Buffer; head: Head }> {
   const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true })
   const key = randomBytes(16).toString('base64')
   socket.on('connect', () => {
@@ -79,6 +82,7 @@ export async function clientHandshake(port: number, path: string): Promise<{ soc
         'Upgrade: websocket\r\n' +
         'Connection: Upgrade\r\n' +
         `Sec-WebSocket-Key: ${key}\r\n` +
+        (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
         'Sec-WebSocket-Version: 13\r\n\r\n',
     )
   })
@@ -92,17 +96,20 @@ export async function clientHandshake(port: number, path: string): Promise<{ soc
           ? 'the 101 has no "Connection: Upgrade"'
           : head.headers['sec-websocket-accept'] !== acceptFor(key)
             ? 'wrong Sec-WebSocket-Accept'
-            : null
+            : // RFC 6455 section 4.1: an extension "that was not present in the client's handshake" MUST fail the connection.
+              !extensions && head.headers['sec-websocket-extensions'] !== undefined
+              ? `the 101 names extensions (${head.headers['sec-websocket-extensions']}) though none was offered`
+              : null
     if (problem) throw new Error(problem)
-    return { socket, rest }
+    return { socket, rest, head }
   } catch (error) {
     socket.destroy()
     throw error
   }
 }
 
-/** Server side: judge an upgrade request. Returns the 101 response, or throws saying what is wrong. */
-export function answerUpgrade(head: Head): string {
+/** Server side: judge an upgrade request. Returns the 101 response (with `extensions`, if given), or throws saying what is wrong. */
+export function answerUpgrade(head: Head, extensions?: string): string {
   const [method, , version] = head.line.split(' ')
   const h = head.headers
   const key = h['sec-websocket-key'] ?? ''
@@ -121,5 +128,10 @@ export function answerUpgrade(head: Head): string {
                 ? 'no Host header'
                 : null
   if (problem) throw new Error(`bad upgrade request: ${problem}`)
-  return 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`
+  return (
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n` +
+    (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
+    '\r\n'
+  )
 }

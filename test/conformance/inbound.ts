@@ -4,7 +4,9 @@
  * frame), no RSV bits, no reserved opcodes, control frames whole and at most
  * 125 bytes, continuation frames only inside a message, text that is UTF-8,
  * CLOSE payloads with a sendable code and a UTF-8 reason, nothing after the
- * CLOSE. Messages are reassembled; every finding goes into the record.
+ * CLOSE. Messages are reassembled; every finding goes into the record. With
+ * permessage-deflate agreed, RSV1 may mark a message's first frame, and such
+ * a message is inflated by the judge before it is checked and handed on.
  */
 import { isUtf8 } from 'node:buffer'
 import type { Received } from './case'
@@ -25,6 +27,12 @@ export interface InboundHandlers {
 const OPCODE_NAMES: Record<number, string> = { 0: 'continuation', 1: 'text', 2: 'binary', 8: 'CLOSE', 9: 'PING', 10: 'PONG' }
 const describe = (f: WireFrame) => `${OPCODE_NAMES[f.opcode] ?? `opcode ${f.opcode}`} frame (${f.payload.length} B)`
 
+/** With permessage-deflate agreed: the judge's inflater, and where whole data messages go instead of `received`. */
+export interface InboundDeflate {
+  inflater: { inflate(payload: Buffer): Buffer }
+  message(type: 'text' | 'binary', data: Buffer, compressed: boolean): void
+}
+
 export class Inbound {
   readonly #record: InboundRecord
   readonly #fromClient: boolean
@@ -32,14 +40,17 @@ export class Inbound {
   readonly #parser = new FrameParser()
   #fragments: Buffer[] | null = null
   #fragmentOpcode = 0
+  #compressed = false
+  readonly #deflate: InboundDeflate | null
   #lastMaskKey: Buffer | null = null
   #closed = false
 
   /** `fromClient`: the testee is a client, so its frames must be masked. */
-  constructor(record: InboundRecord, fromClient: boolean, handlers: InboundHandlers) {
+  constructor(record: InboundRecord, fromClient: boolean, handlers: InboundHandlers, deflate: InboundDeflate | null = null) {
     this.#record = record
     this.#fromClient = fromClient
     this.#handlers = handlers
+    this.#deflate = deflate
   }
 
   push(chunk: Buffer): void {
@@ -54,7 +65,14 @@ export class Inbound {
       return
     }
     this.#checkMasking(f)
-    if (f.rsv !== 0) this.#violation(`${describe(f)} with RSV bits ${f.rsv}`)
+    const startsMessage = f.opcode === OP.TEXT || f.opcode === OP.BINARY
+    if (this.#deflate && f.rsv === 4 && !startsMessage) {
+      // RFC 7692 section 6.1: "An endpoint MUST NOT set the "Per-Message Compressed"
+      // bit of control frames and non-first fragments of a data message."
+      this.#violation(`RSV1 on a ${describe(f)}: only the first frame of a data message may carry it`)
+    } else if (f.rsv !== 0 && !(this.#deflate && f.rsv === 4)) {
+      this.#violation(`${describe(f)} with RSV bits ${f.rsv}`)
+    }
     if (f.opcode >= 8) {
       if (!f.fin) this.#violation(`fragmented ${describe(f)}`)
       if (f.payload.length > 125) this.#violation(`${describe(f)} over 125 bytes`)
@@ -72,6 +90,7 @@ export class Inbound {
       if (this.#fragments) this.#violation(`new ${describe(f)} while a fragmented message is open`)
       this.#fragments = [f.payload]
       this.#fragmentOpcode = f.opcode
+      this.#compressed = this.#deflate !== null && f.rsv === 4
       if (f.fin) this.#complete()
     } else {
       this.#violation(`reserved data opcode ${f.opcode}`)
@@ -90,11 +109,19 @@ export class Inbound {
 
   #complete(): void {
     const parts = this.#fragments!
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+    let data = parts.length === 1 ? parts[0] : Buffer.concat(parts)
     this.#fragments = null
     const type = this.#fragmentOpcode === OP.TEXT ? 'text' : 'binary'
+    if (this.#compressed) {
+      try {
+        data = this.#deflate!.inflater.inflate(data)
+      } catch (error) {
+        this.#violation(`a compressed ${type} message (${data.length} B) that does not inflate as agreed: ${(error as Error).message}`)
+      }
+    }
     if (type === 'text' && !isUtf8(data)) this.#violation('a text message that is not valid UTF-8')
-    this.#record.received.push({ type, data })
+    if (this.#deflate) this.#deflate.message(type, data, this.#compressed)
+    else this.#record.received.push({ type, data })
   }
 
   #close(payload: Buffer): void {

@@ -91,6 +91,7 @@ export function judge(c: Case, script: Script, rec: CaseRecord, ctx: JudgeContex
   reasons.push(...tcp.hangs)
   for (const p of rec.problems) if (!reasons.includes(p)) reasons.push(p)
 
+  notes.push(...rec.notes)
   if (reasons.length > 0 && (rec.testee.errors.length > 0 || rec.testee.closeCode !== null)) {
     notes.push(`testee reported: errors [${rec.testee.errors.join(', ')}], 'close' code ${rec.testee.closeCode ?? 'none'}`)
   }

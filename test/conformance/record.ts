@@ -35,12 +35,14 @@ export interface CaseRecord {
   /** Testee-side observations (its error codes and close event), filled in by the runner. */
   testee: { errors: string[]; closeCode: number | null }
   handshakeError: string | null
+  /** Findings that are not faults, for the report (sections 12-13: how many short echoes came compressed). */
+  notes: string[]
 }
 
 export function emptyRecord(): CaseRecord {
   return {
     received: [], afterClose: [], violations: [], fuzzerClose: null, testeeClose: null, testeeFin: null,
     fuzzerFin: null, reset: null, closed: null, firstWrite: null, checkpoints: [], echoesDone: null, problems: [],
-    testee: { errors: [], closeCode: null }, handshakeError: null,
+    testee: { errors: [], closeCode: null }, handshakeError: null, notes: [],
   }
 }

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { Case, Script } from './case'
-import { type Mode, type Testee, applyFragments, modesFor, scriptBytes } from './delivery'
+import { type Mode, type Testee, applyFragments, capEchoes, modesFor, scriptBytes } from './delivery'
 import { NO_FIN_CLOSE_TIMEOUT_MS, fuzzClient, startFuzzingServer } from './fuzzing-server'
 import { fuzzServer } from './fuzzing-client'
 import { judge } from './judge'
@@ -34,6 +34,8 @@ export interface RunOptions {
   seed: number
   /** Cases run at the same time. Section 9 is always run one at a time. */
   concurrency?: number
+  /** At most this many messages per case of sections 12-13 (null: the reference count, 1000). */
+  echoCap?: number | null
   onResult?: (result: CaseResult) => void
 }
 
@@ -47,7 +49,7 @@ export async function runCases(options: RunOptions): Promise<CaseResult[]> {
   const results: CaseResult[] = []
   const cases = options.cases.filter((c) => modesFor(c, testee).includes(mode))
   const runOne = async (c: Case): Promise<void> => {
-    let script: Script = c.build()
+    let script: Script = capEchoes(c.build(), options.echoCap ?? null)
     if (mode === 'fragments') script = applyFragments(script)
     const random = caseRandom(seed, testee, mode, c.id)
     const started = performance.now()

@@ -4,12 +4,16 @@
  * comes back to the inbound checker, behaves as a correct endpoint would
  * (answers a CLOSE, answers a PING, closes TCP in its turn) and records what
  * the judge needs: who closed first and with what code, when, and how TCP
- * ended.
+ * ended. With permessage-deflate agreed (sections 12-13) it compresses what
+ * it sends and has the judge inflate and check what comes back.
  */
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Case, Script, Step } from './case'
+import { dataSet, Slicer } from './deflate/data-sets'
+import type { Agreed } from './deflate/negotiation'
+import { DeflatePeer } from './deflate/peer'
 import { type Mode, pieces } from './delivery'
 import { type FrameSpec, OP, closePayload, encodeFrame, headerLength, isSendableCloseCode } from './frames'
 import { Inbound } from './inbound'
@@ -24,6 +28,8 @@ export interface SessionOptions {
   neverFin?: boolean
   /** The testee client's closeTimeout, which bounds the wait in neverFin mode. */
   testeeCloseTimeout?: number
+  /** permessage-deflate as the handshake settled it, if it was negotiated. */
+  deflate?: Agreed
 }
 
 /** Bounds on every wait, so a misbehaving testee fails a case instead of hanging the suite. */
@@ -43,6 +49,7 @@ export class Session {
   readonly #options: SessionOptions
   readonly #mask: boolean
   readonly #inbound: Inbound
+  readonly #deflate: DeflatePeer | null
   readonly #started = performance.now()
   readonly #waiters = new Set<() => void>()
   readonly #encoded = new Map<FrameSpec, Buffer>()
@@ -53,10 +60,11 @@ export class Session {
     this.#socket = socket
     this.#options = options
     this.#mask = options.side === 'client'
+    const deflate = (this.#deflate = options.deflate ? new DeflatePeer(options.deflate, options.side) : null)
     this.#inbound = new Inbound(this.record, options.side === 'server', {
       ping: (payload) => this.#onPing(payload),
       close: (code, reason, payload) => this.#onCloseFrame(code, reason, payload),
-    })
+    }, deflate && { inflater: deflate.inflater, message: (type, data, compressed) => deflate.check.received(type, data, compressed) })
     socket.on('data', this.#onData)
     socket.on('end', this.#onEnd)
     socket.on('error', this.#onError)
@@ -80,6 +88,10 @@ export class Session {
       await this.#play(c, script)
     } finally {
       clearTimeout(timer)
+    }
+    if (this.#deflate) {
+      rec.problems.push(...this.#deflate.check.findings())
+      rec.notes.push(...this.#deflate.check.notes())
     }
     return rec
   }
@@ -114,6 +126,8 @@ export class Session {
         const whole = this.#encodeOnce(step.frame)
         const header = headerLength(step.frame.payload.length, this.#mask)
         await this.#write(whole.subarray(step.from === 0 ? 0 : header + step.from, header + step.to), null)
+      } else if (step.kind === 'deflate-echo') {
+        await this.#deflateEcho(step)
       } else {
         for (let n = 0; n < step.times && !this.#blocked(); n++) {
           const before = this.record.received.length
@@ -126,6 +140,29 @@ export class Session {
       }
     }
     this.#step = steps.length
+  }
+
+  /** Sections 12-13: each slice compressed and sent once the previous echo has come back (and been checked). */
+  async #deflateEcho(step: Extract<Step, { kind: 'deflate-echo' }>): Promise<void> {
+    const peer = this.#deflate
+    if (!peer) {
+      this.record.problems.push('permessage-deflate was not negotiated')
+      return
+    }
+    const set = dataSet(step.data)
+    const slicer = new Slicer(set)
+    const type = set.text ? 'text' : 'binary'
+    for (let n = 0; n < step.count && !this.#blocked(); n++) {
+      const message = slicer.next(step.size)
+      peer.check.expect(type, message)
+      const before = peer.check.arrived
+      await this.#write(Buffer.concat(peer.framesOf(type, message, step.fragmentSize).map((f) => encodeFrame(f, this.#mask))), null)
+      if (!(await this.#until(() => peer.check.arrived > before || this.#closing(), ROUNDTRIP_WAIT_MS))) {
+        this.record.problems.push(`no echo of message ${n + 1} of ${step.count} within ${ROUNDTRIP_WAIT_MS} ms`)
+        break
+      }
+    }
+    this.record.echoesDone = this.#mark()
   }
 
   /** The writes a send step makes; closeAt is where a CLOSE frame starts in that write, if one does. */

@@ -49,7 +49,11 @@ export interface TesteeServer {
   close(): Promise<void>
 }
 
-/** An http.Server whose upgrades are accepted by the library and echoed. */
+/**
+ * An http.Server whose upgrades are accepted by the library and echoed. It
+ * accepts permessage-deflate at the defaults (perMessageDeflate: true) for
+ * sections 12-13; the other sections offer no extension, so it stays off there.
+ */
 export async function startTesteeServer(options: { closeTimeout?: number } = {}): Promise<TesteeServer> {
   const logs = new Map<string, TesteeLog>()
   const sockets = new Set<Socket>()
@@ -58,7 +62,7 @@ export async function startTesteeServer(options: { closeTimeout?: number } = {})
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     try {
-      logs.set(req.url ?? '', echo(accept(req, socket, head, { closeTimeout: options.closeTimeout })))
+      logs.set(req.url ?? '', echo(accept(req, socket, head, { closeTimeout: options.closeTimeout, perMessageDeflate: true })))
     } catch (error) {
       rejectUpgrade(socket, error as Error)
     }
@@ -74,10 +78,14 @@ export async function startTesteeServer(options: { closeTimeout?: number } = {})
   }
 }
 
-/** Connects the library's client to `url` and echoes; the connection error, if any, is logged. */
-export async function startTesteeClient(url: string, closeTimeout?: number): Promise<{ ws: WebSocketDuplex | null; log: TesteeLog }> {
+/** Connects the library's client to `url` (offering permessage-deflate at the defaults, if asked) and echoes; the connection error, if any, is logged. */
+export async function startTesteeClient(
+  url: string,
+  closeTimeout?: number,
+  perMessageDeflate = false,
+): Promise<{ ws: WebSocketDuplex | null; log: TesteeLog }> {
   try {
-    const ws = await connect(url, { closeTimeout })
+    const ws = await connect(url, { closeTimeout, perMessageDeflate })
     return { ws, log: echo(ws) }
   } catch (error) {
     const code = (error as { code?: string }).code ?? (error as Error).message

@@ -17,8 +17,15 @@ import { type DriveOptions, type Outcome, drive } from '../fuzz/drive'
 
 export const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff])
 
-/** zlib's own answer: `data` deflated with a sync flush, the tail removed (RFC 7692 section 7.2.1). */
-export function zlibCompress(data: Buffer | string, options: { windowBits?: number; memLevel?: number; level?: number } = {}): Buffer {
+/**
+ * zlib's own answer: `data` deflated with a sync flush, the tail removed (RFC
+ * 7692 section 7.2.1). A `dictionary` is a kept window: the compressor may
+ * refer back into it, as a context taken over from earlier messages.
+ */
+export function zlibCompress(
+  data: Buffer | string,
+  options: { windowBits?: number; memLevel?: number; level?: number; dictionary?: Buffer } = {},
+): Buffer {
   const out = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH, ...options })
   if (!out.subarray(-4).equals(TAIL)) throw new Error('sync flush without its tail')
   return out.subarray(0, -4)

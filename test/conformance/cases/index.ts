@@ -9,9 +9,12 @@ import { section6 } from './section6-utf8'
 import { section7 } from './section7-closing'
 import { section9 } from './section9-limits'
 import { section10 } from './section10-autofragmentation'
+import { section12 } from './section12-deflate-payloads'
+import { section13 } from './section13-deflate-parameters'
 
 export const ALL_CASES: Case[] = [
   ...section1, ...section2, ...section3, ...section4, ...section5, ...section6, ...section7, ...section9, ...section10,
+  ...section12, ...section13,
 ]
 
 export const SECTION_TITLES: Record<number, string> = {
@@ -24,4 +27,6 @@ export const SECTION_TITLES: Record<number, string> = {
   7: 'closing',
   9: 'limits/performance',
   10: 'auto-fragmentation',
+  12: 'permessage-deflate payloads',
+  13: 'permessage-deflate parameters',
 }
