@@ -424,6 +424,8 @@ function idleRun(cfg) {
  * and ws's are neighbours in time.
  */
 const STREAMED = 'streamed'
+/** How its rows are named in the summary, where the ratio is ours streamed / ws. */
+const STREAMED_LABEL = 'ours streamed'
 
 /**
  * One big binary message echoed (lib STREAMED: sent and echoed as a
@@ -734,7 +736,7 @@ function renderWorkload(w, results, markdown) {
         const st = stats(get(cfg, STREAMED), field)
         const rs = ratio(st, ws)
         cells.push(fmtStat(st, digits), fmtRatio(rs), fmtRatioStat(pairedRatios(get(cfg, STREAMED), get(cfg, 'ws'), field)))
-        streamedRows.push({ label: `${STREAMED}: ${name}`, ratio: rs, better })
+        streamedRows.push({ label: `${STREAMED_LABEL}: ${name}`, ratio: rs, better })
       }
       rows.push([...cells, better === 'higher' ? 'higher is better' : 'lower is better'])
       summaryRows.push({ label: name, ratio: r, better })
@@ -748,7 +750,7 @@ function renderWorkload(w, results, markdown) {
       const heap = byName('server heapUsed')
       verdict = rss === null || heap === null ? 'not judged' : rss <= 1 && heap <= 1 ? 'met' : `not met (RSS ${rss.toFixed(2)}×, heapUsed ${heap.toFixed(2)}× of ws)`
     } else {
-      verdict = bigVerdict(byName('server peak RSS'), streamed ? byName(`${STREAMED}: server peak RSS growth`) : undefined)
+      verdict = bigVerdict(byName('server peak RSS'), streamed ? byName(`${STREAMED_LABEL}: server peak RSS growth`) : undefined)
     }
   }
   const rounds = w.rounds ?? ROUNDS
@@ -939,7 +941,7 @@ function renderSummary(list, markdown) {
       for (const x of items) rows.push([w.id, x.label, fmtRatio(x.ratio), fmtRatio(x.perCpuRatio), x.oursOverRaw === undefined || x.oursOverRaw === null ? '–' : fmtRatio(x.oursOverRaw), x.better === 'lower' ? 'lower is better' : 'higher is better'])
     } else {
       const big = ['wall time', 'server peak RSS', 'client peak RSS growth', 'MiB per CPU-s']
-      const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : [...big, ...big.map((k) => `${STREAMED}: ${k}`)]
+      const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : [...big, ...big.map((k) => `${STREAMED_LABEL}: ${k}`)]
       for (const x of items.filter((x) => keep.some((k) => x.label.startsWith(k)))) {
         rows.push([w.id, x.label, fmtRatio(x.ratio), '', '', x.better === 'higher' ? 'higher is better' : 'lower is better'])
       }
