@@ -7,7 +7,8 @@
  * with 4-byte length prefixes); `--deflate` after LIB (ours and ws) offers
  * permessage-deflate (perMessageDeflate: true, each library's defaults),
  * `--deflate=NAME` one of common.js's DEFLATE_SETTINGS, and fails a
- * connection that does not get it as asked. It sends { type: 'ready', native } over IPC and
+ * connection that does not get it as asked; `--stream` after ours reads every
+ * message as a MessageStream (streamMessages: true). It sends { type: 'ready', native } over IPC and
  * then runs the parent's commands:
  *
  *   open       open N connections, at most C handshakes at a time; timed
@@ -17,6 +18,7 @@
  *   echoAll    one message each way on every connection (liveness check)
  *   closeAll   close every connection cleanly
  *   big        one large binary message echoed
+ *   bigStreamed    the same, sent from a generator and read as a stream (--stream)
  *
  * Timed commands return { ns, cpu } for their measured part: wall time
  * (process.hrtime) and this process's CPU time (process.cpuUsage delta).
@@ -26,7 +28,7 @@
  */
 const http = require('node:http')
 const net = require('node:net')
-const { DEFLATE_SETTINGS, basePayload, checkNegotiated, deflateSetting, stamp, verify, fullCheck, FrameReader, nativeReport, serveCommands, cpuSince } = require('./common')
+const { BIG_BLOCK_SIZE, DEFLATE_SETTINGS, basePayload, checkNegotiated, checkRepeated, deflateSetting, pseudoRandomBytes, stamp, streamSetting, verify, fullCheck, FrameReader, nativeReport, serveCommands, cpuSince } = require('./common')
 
 const MAX_MESSAGE = 512 * 1024 * 1024
 /**
@@ -40,6 +42,8 @@ const lib = process.argv[2]
 if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown library ${lib}`)
 /** The permessage-deflate setting's name, or null (off). */
 const DEFLATE = deflateSetting(process.argv.slice(3), lib)
+/** Stream mode (ours only): every received message is a MessageStream. */
+const STREAM = streamSetting(process.argv.slice(3), lib)
 
 const now = () => process.hrtime.bigint()
 
@@ -82,7 +86,7 @@ class Conn {
 class OursConn extends Conn {
   static async open(url) {
     const { connect } = require('watershed')
-    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}) })
+    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}), ...(STREAM ? { streamMessages: true } : {}) })
     return new OursConn(ws)
   }
 
@@ -94,13 +98,29 @@ class OursConn extends Conn {
     super()
     this.ws = ws
     this.closing = false
+    /** Stream mode: who takes the next MessageStream as it is (bigStreamed), else null. */
+    this.streamHandler = null
     ws.on('error', (error) => this.fail(error))
-    const { isText } = require('watershed')
-    ws.on('data', (message) => this.handler(message, isText(message)))
+    const { isMessageStream, isText } = require('watershed')
+    ws.on('data', (message) => (isMessageStream(message) ? this.onStream(message) : this.handler(message, isText(message))))
     ws.on('close', () => {
       if (!this.closing) this.fail(new Error('connection closed unexpectedly'))
     })
     this.handler = () => this.fail(new Error('unexpected message'))
+  }
+
+  /**
+   * A received MessageStream goes to the stream handler if one is set, else
+   * whole to the message handler: the harness's other commands (its liveness
+   * check's 16-byte echoes) expect whole messages. Waiting for the stream's
+   * end keeps the order, the next message not coming before it.
+   */
+  onStream(stream) {
+    if (this.streamHandler) return this.streamHandler(stream)
+    stream.toArray().then(
+      (chunks) => this.handler(Buffer.concat(chunks), stream.text),
+      (error) => this.fail(error),
+    )
   }
 
   send(message) {
@@ -482,6 +502,34 @@ async function withWire(conn, phase) {
   return { ...result, wire: before && after ? { read: after.read - before.read, written: after.written - before.written } : null }
 }
 
+/** Workload e's block (see BIG_BLOCK_SIZE), made once. */
+let bigBlockBytes = null
+const bigBlock = () => (bigBlockBytes ??= pseudoRandomBytes(BIG_BLOCK_SIZE))
+
+/** `size` bytes of `block` repeated, a view of it at a time: the message is never in memory. */
+async function* repeatBlock(block, size) {
+  for (let sent = 0; sent < size; sent += block.length) yield block.subarray(0, Math.min(block.length, size - sent))
+}
+
+/** Reads `stream` to its end, checking every piece against `block` repeated; resolves with its length. */
+async function readRepeated(stream, block) {
+  let offset = 0
+  for await (const chunk of stream) {
+    checkRepeated(block, chunk, offset)
+    offset += chunk.length
+  }
+  return offset
+}
+
+/** Times `send()` until `arrived` (the echo is in) on `conn`; with this process's peak RSS (KiB) after it. */
+async function timedBig(conn, send, arrived) {
+  const result = await timed(async () => {
+    send()
+    await race(arrived, [conn])
+  })()
+  return { ...result, maxRSS: process.resourceUsage().maxRSS }
+}
+
 const commands = {
   /** Opens `n` connections to `url`, at most `concurrency` handshakes at a time. Timed. */
   open: timed(async ({ url, n, concurrency }) => {
@@ -565,12 +613,11 @@ const commands = {
     return waiting
   },
 
-  /** One binary message of `size` bytes, echoed; the echo compared byte for byte after the clock stops. */
+  /** One binary message of `size` bytes (BIG_BLOCK repeated), echoed; the echo compared byte for byte after the clock stops. */
   async big({ size }) {
     const conn = conns[0]
-    const block = Buffer.allocUnsafe(64 * 1024)
-    require('node:crypto').randomFillSync(block)
-    const payload = Buffer.allocUnsafe(size).fill(block)
+    const rssBefore = process.memoryUsage().rss
+    const payload = Buffer.allocUnsafe(size).fill(bigBlock())
     let echo = null
     const arrived = new Promise((resolve) => conn.onMessage((message, asText) => {
       if (asText) conn.fail(new Error('the echo arrived as text'))
@@ -580,13 +627,33 @@ const commands = {
         resolve()
       }
     }))
-    const result = await timed(async () => {
-      conn.send(payload)
-      await race(arrived, [conn])
-    })()
+    const result = await timedBig(conn, () => conn.send(payload), arrived)
     if (echo.length !== size) throw new Error(`echo of ${echo.length} bytes, expected ${size}`)
     if (!echo.equals(payload)) throw new Error('the echo differs from the message sent')
-    return { ...result, bytes: size, maxRSS: process.resourceUsage().maxRSS }
+    return { ...result, bytes: size, rssBefore }
+  },
+
+  /**
+   * The same message streamed (ours with --stream): sent from a generator
+   * that yields BIG_BLOCK again and again, the echo read as a MessageStream
+   * and each piece compared with the block as it arrives; the clock stops at
+   * the echo's end, every byte checked. Neither end ever holds the message.
+   */
+  async bigStreamed({ size }) {
+    if (!STREAM) throw new Error('bigStreamed needs --stream')
+    const conn = conns[0]
+    const rssBefore = process.memoryUsage().rss
+    const block = bigBlock()
+    const arrived = new Promise((resolve, reject) => {
+      conn.streamHandler = (stream) => {
+        // Only this one: a second message would go to the message handler, which fails it as unexpected.
+        conn.streamHandler = null
+        if (stream.text) return reject(new Error('the echo arrived as text'))
+        readRepeated(stream, block).then((n) => (n === size ? resolve() : reject(new Error(`echo of ${n} bytes, expected ${size}`))), reject)
+      }
+    })
+    const result = await timedBig(conn, () => conn.send(repeatBlock(block, size)), arrived)
+    return { ...result, bytes: size, rssBefore }
   },
 
   exit() {

@@ -167,6 +167,16 @@ function deflateSetting(argv, lib) {
 }
 
 /**
+ * Whether a child's arguments ask for stream mode (`--stream` after LIB:
+ * workload e's streamed row, ours only): messages are read as MessageStreams.
+ */
+function streamSetting(argv, lib) {
+  if (!argv.includes('--stream')) return false
+  if (lib !== 'ours') throw new Error(`--stream is for ours, not ${lib}`)
+  return true
+}
+
+/**
  * Throws unless `extensions` (a Sec-WebSocket-Extensions response) settled permessage-deflate with setting `name`'s parameters.
  */
 function checkNegotiated(name, extensions) {
@@ -245,6 +255,24 @@ function verify(base, message, asText, seq, full) {
       ? message.slice(SEQ_DIGITS) === variantOf(base, seq).text.slice(SEQ_DIGITS)
       : message.subarray(SEQ_DIGITS).equals(variantOf(base, seq).bytes.subarray(SEQ_DIGITS))
   if (!same) throw new Error(`${what()}: content differs`)
+}
+
+/** The block workload e's messages repeat: pseudo-random, so a lost, extra or shifted byte anywhere shows. */
+const BIG_BLOCK_SIZE = 64 * KiB
+
+/**
+ * Throws unless `chunk`, found at byte `offset` of a message, equals
+ * `block` repeated from there: a streamed echo is checked piece by piece
+ * as it arrives (a comparison in place, no copy and no hash).
+ */
+function checkRepeated(block, chunk, offset) {
+  let at = offset % block.length
+  for (let i = 0; i < chunk.length; ) {
+    const n = Math.min(block.length - at, chunk.length - i)
+    if (block.compare(chunk, i, i + n, at, at + n) !== 0) throw new Error(`the echo differs from the message sent within bytes ${offset + i}-${offset + i + n}`)
+    i += n
+    at = 0
+  }
 }
 
 /** Whether message `seq` of `count` gets a full content comparison. */
@@ -431,6 +459,7 @@ function withTimeout(promise, ms, what) {
 module.exports = {
   DEFLATE_SETTINGS,
   deflateSetting,
+  streamSetting,
   checkNegotiated,
   checkCompressed,
   withTimeout,
@@ -444,6 +473,8 @@ module.exports = {
   readSeq,
   verify,
   fullCheck,
+  BIG_BLOCK_SIZE,
+  checkRepeated,
   FrameReader,
   FrameCounter,
   nativeReport,

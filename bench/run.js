@@ -46,6 +46,13 @@
  *   d  idle memory: 5,000 connections opened (100 at a time); handshakes/s, then
  *      the server's RSS and heapUsed per connection after gc()
  *   e  one 256 MiB binary message echoed: wall time and the server's peak RSS
+ *      (and its growth over the RSS before the message, and the client's); +
+ *      `streamed`: ours in stream mode at both ends (server.js and client.js
+ *      with --stream): the client sends the message from a generator (a 64 KiB
+ *      block again and again), the server writes the received MessageStream
+ *      straight back, the client reads the echo as a stream, checking each
+ *      piece against the block; its peak RSS growth and time against ws's, in
+ *      the same rounds (ws holds the whole message: that is the comparison)
  *   f  compressed: permessage-deflate on at both ends (perMessageDeflate: true
  *      on both libraries' servers and clients, each library's defaults, both
  *      compressing from 1024 bytes); JSON-like text (records with pseudo-random
@@ -411,12 +418,27 @@ function idleRun(cfg) {
     )
 }
 
+/**
+ * Workload e's "library" that is ours in stream mode at both ends
+ * (--stream): it runs in the same rounds as the others, so its figures
+ * and ws's are neighbours in time.
+ */
+const STREAMED = 'streamed'
+/** How its rows are named in the summary, where the ratio is ours streamed / ws. */
+const STREAMED_LABEL = 'ours streamed'
+
+/**
+ * One big binary message echoed (lib STREAMED: sent and echoed as a
+ * stream). Peak RSS is maxRSS over the process's life; its growth is over
+ * the RSS before the message (for the client: before it made its payload).
+ */
 function bigRun(cfg) {
-  return (lib) =>
-    withPair(lib, [], async ({ server, client, url }) => {
+  return (lib) => {
+    const streamed = lib === STREAMED
+    return withPair(streamed ? 'ours' : lib, [], async ({ server, client, url }) => {
       await client.call('open', { url, n: 1, concurrency: 1 })
       const start = await server.call('cpuStart')
-      const r = await client.call('big', { size: cfg.size })
+      const r = await client.call(streamed ? 'bigStreamed' : 'big', { size: cfg.size })
       const s = await server.call('cpuStop')
       checkServer(s, 1, lib)
       return {
@@ -429,10 +451,16 @@ function bigRun(cfg) {
         perCpu: cfg.size / MiB / ((s.cpu.total + r.cpu.total) / 1e6),
         rssBeforeMiB: start.rss / MiB,
         peakRssMiB: s.maxRSS / 1024,
+        rssGrowthMiB: (s.maxRSS * 1024 - start.rss) / MiB,
         clientPeakRssMiB: r.maxRSS / 1024,
+        clientRssGrowthMiB: (r.maxRSS * 1024 - r.rssBefore) / MiB,
       }
-    })
+    }, streamed ? ['--stream'] : [])
+  }
 }
+
+/** Workload e's goal for the streamed run: its server's peak RSS growth at most this fraction of ws's. */
+const STREAMED_GOAL = 0.1
 
 /** Workload f's fan-out message and the message of its memory rows' exchange: JSON-like text, compressed. */
 const DEFLATE_FAN_SIZE = 4 * KiB
@@ -504,12 +532,14 @@ function workloads() {
     configs: [{ ...idleCfg, libs: wsLibs(false), run: idleRun(idleCfg), label: `${idle.connections.toLocaleString('en-US')} connections, ${idle.concurrency} at a time` }],
   })
   const bigCfg = { key: 'big', size: SMOKE ? 4 * MiB : 256 * MiB }
+  // The streamed run goes with ours (it is ours in stream mode), right after it.
+  const bigLibs = wsLibs(false).flatMap((lib) => (lib === 'ours' ? [lib, STREAMED] : [lib]))
   list.push({
     id: 'e',
     title: `e. One ${sizeLabel(bigCfg.size)} binary message echoed`,
     unit: 'ms',
-    target: 'server peak RSS below ws',
-    configs: [{ ...bigCfg, libs: wsLibs(false), run: bigRun(bigCfg), label: `${sizeLabel(bigCfg.size)} binary` }],
+    target: `server peak RSS below ws; streamed, server peak RSS growth below ${STREAMED_GOAL}× ws`,
+    configs: [{ ...bigCfg, libs: bigLibs, run: bigRun(bigCfg), label: `${sizeLabel(bigCfg.size)} binary` }],
   })
   // Compressed: ours and ws only (the original API has no permessage-deflate option), no raw TCP.
   const deflateLibs = wsLibs(false, false)
@@ -683,22 +713,36 @@ function renderWorkload(w, results, markdown) {
             ['wall time, send to echo (ms)', 'wallMs', 'lower', 0],
             ['message MiB/s (size / wall time)', 'mibPerSec', 'higher', 0],
             ['server peak RSS (MiB)', 'peakRssMiB', 'lower', 0],
+            ['server peak RSS growth (MiB)', 'rssGrowthMiB', 'lower', 0],
             ['server RSS before the message (MiB)', 'rssBeforeMiB', 'lower', 0],
+            ['client peak RSS (MiB)', 'clientPeakRssMiB', 'lower', 0],
+            ['client peak RSS growth (MiB)', 'clientRssGrowthMiB', 'lower', 0],
             ['server CPU ms', 'serverCpuMs', 'lower', 0],
             ['client CPU ms', 'clientCpuMs', 'lower', 0],
             ['MiB per CPU-s (server + client)', 'perCpu', 'higher', 0],
           ]
-    const headers = ['metric', 'ws', 'ours', 'ours/ws', 'ours/ws:']
+    // Workload e's streamed run, where it ran: its own columns, against ws of the same rounds.
+    const streamed = cfg.libs.includes(STREAMED)
+    const headers = ['metric', 'ws', 'ours', 'ours/ws', ...(streamed ? ['ours streamed', 'streamed/ws', 'streamed/ws by round'] : []), 'ours/ws:']
     const rows = []
     const summaryRows = []
+    const streamedRows = []
     for (const [name, field, better, digits] of metrics) {
       const ws = stats(get(cfg, 'ws'), field)
       const ours = stats(get(cfg, 'ours'), field)
       const r = ratio(ours, ws)
-      rows.push([name, fmtStat(ws, digits), fmtStat(ours, digits), fmtRatio(r), better === 'higher' ? 'higher is better' : 'lower is better'])
+      const cells = [name, fmtStat(ws, digits), fmtStat(ours, digits), fmtRatio(r)]
+      if (streamed) {
+        const st = stats(get(cfg, STREAMED), field)
+        const rs = ratio(st, ws)
+        cells.push(fmtStat(st, digits), fmtRatio(rs), fmtRatioStat(pairedRatios(get(cfg, STREAMED), get(cfg, 'ws'), field)))
+        streamedRows.push({ label: `${STREAMED_LABEL}: ${name}`, ratio: rs, better })
+      }
+      rows.push([...cells, better === 'higher' ? 'higher is better' : 'lower is better'])
       summaryRows.push({ label: name, ratio: r, better })
     }
-    out.push(table(headers, rows, ['l', 'r', 'r', 'r', 'l'], markdown))
+    out.push(table(headers, rows, headers.map((_, i) => (i === 0 || i === headers.length - 1 ? 'l' : 'r')), markdown))
+    summaryRows.push(...streamedRows)
     summary[w.id] = summaryRows
     const byName = (label) => summaryRows.find((x) => x.label.startsWith(label))?.ratio ?? null
     if (w.id === 'd') {
@@ -706,8 +750,7 @@ function renderWorkload(w, results, markdown) {
       const heap = byName('server heapUsed')
       verdict = rss === null || heap === null ? 'not judged' : rss <= 1 && heap <= 1 ? 'met' : `not met (RSS ${rss.toFixed(2)}×, heapUsed ${heap.toFixed(2)}× of ws)`
     } else {
-      const peak = byName('server peak RSS')
-      verdict = peak === null ? 'not judged' : peak < 1 ? 'met' : `not met (${peak.toFixed(2)}× of ws)`
+      verdict = bigVerdict(byName('server peak RSS'), streamed ? byName(`${STREAMED_LABEL}: server peak RSS growth`) : undefined)
     }
   }
   const rounds = w.rounds ?? ROUNDS
@@ -716,6 +759,18 @@ function renderWorkload(w, results, markdown) {
 }
 
 const verdicts = {}
+
+/**
+ * Workload e's verdict from ours/ws of the server's peak RSS and the
+ * streamed run's growth / ws's (undefined: the streamed run was not asked for).
+ */
+function bigVerdict(peak, streamedGrowth) {
+  if (peak === null || streamedGrowth === null) return 'not judged'
+  const missed = []
+  if (peak >= 1) missed.push(`peak RSS ${peak.toFixed(2)}× of ws`)
+  if (streamedGrowth !== undefined && streamedGrowth >= STREAMED_GOAL) missed.push(`streamed, peak RSS growth ${streamedGrowth.toFixed(2)}× of ws`)
+  return missed.length === 0 ? 'met' : `not met (${missed.join(', ')})`
+}
 
 /**
  * Workload f's memory rows as a table of their own: the server's RSS and
@@ -885,7 +940,8 @@ function renderSummary(list, markdown) {
     if (w.id === 'a' || w.id === 'b' || w.id === 'c' || w.id === 'f') {
       for (const x of items) rows.push([w.id, x.label, fmtRatio(x.ratio), fmtRatio(x.perCpuRatio), x.oursOverRaw === undefined || x.oursOverRaw === null ? '–' : fmtRatio(x.oursOverRaw), x.better === 'lower' ? 'lower is better' : 'higher is better'])
     } else {
-      const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : ['wall time', 'server peak RSS', 'MiB per CPU-s']
+      const big = ['wall time', 'server peak RSS', 'client peak RSS growth', 'MiB per CPU-s']
+      const keep = w.id === 'd' ? ['handshakes/s', 'handshakes per CPU-s', 'server RSS', 'server heapUsed'] : [...big, ...big.map((k) => `${STREAMED_LABEL}: ${k}`)]
       for (const x of items.filter((x) => keep.some((k) => x.label.startsWith(k)))) {
         rows.push([w.id, x.label, fmtRatio(x.ratio), '', '', x.better === 'higher' ? 'higher is better' : 'lower is better'])
       }
@@ -1001,7 +1057,7 @@ async function main() {
                 ? `${fmtNum(measurement.rate)} handshakes/s, server RSS ${fmtNum(measurement.rssPerConn / KiB, 1)} KiB/conn, heapUsed ${fmtNum(measurement.heapPerConn / KiB, 1)} KiB/conn`
                 : measurement.rate !== undefined
                   ? `${fmtNum(measurement.rate)} ${w.unit}`
-                  : `${fmtNum(measurement.wallMs)} ms, peak RSS ${fmtNum(measurement.peakRssMiB)} MiB`
+                  : `${fmtNum(measurement.wallMs)} ms, peak RSS ${fmtNum(measurement.peakRssMiB)} MiB (growth: server ${fmtNum(measurement.rssGrowthMiB)}, client ${fmtNum(measurement.clientRssGrowthMiB)} MiB)`
             process.stderr.write(`  [${w.id}] ${cfg.label}, round ${round + 1}/${rounds}, ${lib}: ${shown}\n`)
           }
         }
@@ -1140,6 +1196,9 @@ function markdownReport(m, rendered, results, totalSeconds) {
     '  the socket) that resumes sending. 64 KiB did best for ws in a sweep of 16 KiB, 64 KiB, 256 KiB, 1 MiB and',
     '  4 MiB on this machine (`BENCH_WS_THRESHOLD` changes it). The echo servers do not wait (ws has no way to, in',
     '  its idiom); the fan-out server does, per connection, the same way.',
+    '- **Messages as streams** (workload e, "ours streamed"): watershed\'s stream mode at both ends, the same echo',
+    '  server (`ws.write(message)` writes the received `MessageStream` back); the client sends from a generator and',
+    '  reads the echo as a stream. ws has no such mode: its row holds the whole message, which is the comparison.',
     `- **Interleaving.** Each workload runs ROUNDS rounds (here ${ROUNDS}), and each round runs every`,
     '  library once, in the opposite order to the round before. Tables give the median over the rounds with the',
     '  minimum and maximum in parentheses; a ratio is the ratio of the medians, ours / ws.',
@@ -1196,7 +1255,10 @@ function describe(w) {
         .join(' ')
     }
     case 'e':
-      return 'A fresh server per run. The client sends one binary message and waits for its echo (compared byte for byte afterwards). Peak RSS is the server process\'s `process.resourceUsage().maxRSS` over its life, including its baseline (the RSS before the message is shown too).'
+      return [
+        'A fresh server per run. The client sends one binary message (a 64 KiB pseudo-random block repeated) and waits for its echo (compared byte for byte afterwards). Peak RSS is the process\'s `process.resourceUsage().maxRSS` over its life, including its baseline; its growth is the peak less the RSS before the message (the server\'s at the start of the measured part, the client\'s before it made its payload).',
+        `"ours streamed": watershed in stream mode at both ends (\`streamMessages: true\` on the server and the client), in the same rounds as the others: the client writes an async generator that yields the 64 KiB block again and again (\`ws.write(source)\`: one message, a frame per block), the server echoes with the same \`ws.write(message)\`, which writes the received \`MessageStream\` straight back as its bytes come, and the client reads the echo as a stream, comparing each piece with the block where it falls (the clock stops at the echo's end, every byte checked). Neither end holds the message, where ws holds it whole at both. streamed/ws: of the medians; "by round": each round's streamed / ws, median (min–max). Target: the server's peak RSS growth streamed below ${STREAMED_GOAL}× ws's.`,
+      ].join(' ')
   }
   return ''
 }

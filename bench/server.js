@@ -21,13 +21,16 @@
  * permessage-deflate off; `node bench/server.js LIB --deflate` (ours and ws)
  * turns it on with each library's defaults (perMessageDeflate: true: both
  * compress messages of 1024 bytes and more), `--deflate=NAME` with one of
- * common.js's DEFLATE_SETTINGS. The server listens on 127.0.0.1, port 0, and sends
+ * common.js's DEFLATE_SETTINGS. `node bench/server.js ours --stream` reads
+ * every message as a MessageStream (streamMessages: true) with the same echo,
+ * so a message goes back out as its bytes come, never whole in memory
+ * (workload e's streamed row). The server listens on 127.0.0.1, port 0, and sends
  * { type: 'ready', port, native } over IPC; then it answers the parent's
  * commands (see `commands` below).
  */
 const http = require('node:http')
 const net = require('node:net')
-const { DEFLATE_SETTINGS, FrameCounter, deflateSetting, nativeReport, serveCommands, cpuSince } = require('./common')
+const { DEFLATE_SETTINGS, FrameCounter, deflateSetting, streamSetting, nativeReport, serveCommands, cpuSince } = require('./common')
 
 const MAX_MESSAGE = 512 * 1024 * 1024
 /** ws has no 'drain': past this many buffered bytes a sender waits for a send callback (see client.js). */
@@ -39,6 +42,8 @@ if (!['ours', 'orig', 'ws', 'raw'].includes(lib)) throw new Error(`unknown libra
 const DEFLATE = deflateSetting(process.argv.slice(3), lib)
 /** Our servers' options for permessage-deflate: left out unless --deflate. */
 const oursDeflate = DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}
+/** Stream mode (--stream): ws.write(message) then writes the received MessageStream straight back. */
+const oursStream = streamSetting(process.argv.slice(3), lib) ? { streamMessages: true } : {}
 
 let echoed = 0
 const errors = []
@@ -64,8 +69,8 @@ function startOurs(httpServer) {
       ws.write(message)
     })
   }
-  const strings = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, path: '/strings', ...oursDeflate })
-  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, textAsBytes: true, ...oursDeflate })
+  const strings = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, path: '/strings', ...oursDeflate, ...oursStream })
+  const wss = new WebSocketServer({ server: httpServer, maxMessageSize: MAX_MESSAGE, textAsBytes: true, ...oursDeflate, ...oursStream })
   clients = clientsOf(wss.clients, strings.clients)
   wss.on('connection', echo)
   strings.on('connection', echo)

@@ -1,7 +1,8 @@
 /**
  * The benchmark suite (bench/run.js) in smoke mode: every workload with tiny
  * counts and one round, server and client in their own processes, every
- * message verified, for the streams API, the original API, ws and raw TCP. It
+ * message verified, for the streams API (and its stream mode, workload e),
+ * the original API, ws and raw TCP. It
  * must exit 0 and print every workload's table, and the original API's table
  * after it. No figure is judged here: timings on a loaded test machine mean nothing.
  */
@@ -74,8 +75,10 @@ const WORKLOADS = [
   {
     title: 'e. One 4 MiB binary message echoed',
     header: 'metric',
-    rows: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'],
+    rows: ['wall time, send to echo (ms)', 'server peak RSS (MiB)', 'server peak RSS growth (MiB)', 'client peak RSS growth (MiB)'],
     orig: ['wall time, send to echo (ms)', 'server peak RSS (MiB)'],
+    // The streamed run (ours in stream mode at both ends): its figure and streamed/ws after ours/ws.
+    streamed: true,
   },
   // ours and ws only: no original API table. The memory rows have a table of their own in the same block.
   {
@@ -130,6 +133,9 @@ if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) {
         // Both libraries were measured: no empty cell in the ws and ours columns.
         const cells = (line ?? '').slice(row.length).trim().split(/\s{2,}/)
         t.ok(cells.length >= 3 && cells[0] !== '–' && cells[1] !== '–', `${workload.title}, ${row}: figures for ws and ours`, { line })
+        if (workload.streamed) {
+          t.ok(cells.length >= 6 && cells[3] !== '–' && cells[4] !== '–', `${workload.title}, ${row}: figures for ours streamed and streamed/ws`, { line })
+        }
         if (workload.compressed?.test(row)) {
           const wire = cells.slice(-2).map(Number)
           t.ok(wire.every((x) => x > 0 && x <= 0.5), `${workload.title}, ${row}: compressed on the wire for ws and ours (${wire.join(', ')})`, { line })
