@@ -191,6 +191,12 @@ export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage> {
 }
 
 const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
+/** What end() sends unless close() or a proxied close chose otherwise (never modified: frames are copied or written whole). */
+const NORMAL_CLOSE = encodeClosePayload(CloseStatus.NORMAL)
+
+/** The connection a socket belongs to, for the socket listeners every connection shares. */
+const kConnection = Symbol('watershed.connection')
+type OwnedSocket = Socket & { [kConnection]?: WebSocketDuplex<InboundMessage> }
 
 // Shared by every connection (their keys are each write's own object), so that none carries maps of its own.
 /** Sources written as messages, each behind its empty marker until _write() takes it. */
@@ -224,15 +230,14 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   /** The streamed message being sent, stopped if the connection fails or closes. */
   #sending: AbortController | null = null
   readonly #fragmentSize: number | undefined
-  readonly #gate: DrainGate
+  /** Holds a failure until the messages before it are read; made when there is one to hold. */
+  #gate: DrainGate | null = null
   readonly #closeTimeout: number
   readonly #autoPong: boolean
   readonly #heartbeat: Heartbeat | null
 
-  /** The CLOSE payload we will send when the write side ends. */
-  #closePayload: Buffer = encodeClosePayload(CloseStatus.NORMAL)
-  /** close() chose the payload; otherwise a connection piped into this one may. */
-  #closeChosen = false
+  /** The CLOSE payload close() chose; otherwise a proxied close, or 1000 (_final()). */
+  #closePayload: Buffer | null = null
   /** What is piped into this one: a message proxy's other leg passes its peer's close on (proxy-close.ts). */
   #piped: PipedSources | null = null
   #closeSent = false
@@ -279,7 +284,6 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#fragmentSize = options.fragmentSize
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.#autoPong = options.autoPong ?? true
-    this.#gate = new DrainGate(this)
 
     this.#settings = {
       role: this.role,
@@ -292,9 +296,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       fragmentSize: options.fragmentSize,
       compression: options.compression,
     }
-    socket.on('end', this.#onSocketEnd)
-    socket.on('error', this.#onSocketError)
-    socket.on('close', this.#onSocketClose)
+    ;(socket as OwnedSocket)[kConnection] = this
+    socket.on('end', WebSocketDuplex.#socketEnd)
+    socket.on('error', WebSocketDuplex.#socketError)
+    socket.on('close', WebSocketDuplex.#socketClose)
 
     socket.setNoDelay(true)
     socket.setTimeout(0)
@@ -314,15 +319,38 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     } else {
       // An idle connection holds no stages: the read side is built when the first byte comes.
       this.#awaitingFirst = true
-      socket.once('data', this.#onFirstBytes)
+      socket.once('data', WebSocketDuplex.#socketFirstBytes)
       // A socket paused during the handshake (an async verify) holds bytes already: let them come.
       socket.resume()
     }
     this.#heartbeat = options.heartbeat === undefined
       ? null
       : new Heartbeat(socket, options.heartbeat, () => this.#heartbeatPing(), () => this.#heartbeatDead())
-    if (socket.destroyed) process.nextTick(this.#onSocketClose)
+    if (socket.destroyed) process.nextTick(() => this.#onSocketClose())
     if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
+  }
+
+  // The socket's listeners are shared by every connection (the socket says whose it is), so that
+  // an idle connection carries no closures of its own for them.
+  static readonly #socketEnd = function (this: OwnedSocket): void {
+    this[kConnection]!.#onSocketEnd()
+  }
+
+  static readonly #socketError = function (this: OwnedSocket, error: Error): void {
+    this[kConnection]!.#onSocketError(error)
+  }
+
+  static readonly #socketClose = function (this: OwnedSocket): void {
+    this[kConnection]!.#onSocketClose()
+  }
+
+  static readonly #socketFirstBytes = function (this: OwnedSocket, chunk: Buffer): void {
+    this[kConnection]!.#onFirstBytes(chunk)
+  }
+
+  /** Reports the failure once the messages buffered before it have been read. */
+  #holdFailure(error: Error): void {
+    ;(this.#gate ??= new DrainGate(this)).hold(() => this.destroy(error))
   }
 
   /** The read side, built now if it is not yet. */
@@ -349,7 +377,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   }
 
   /** The first bytes after the handshake: build the read side and let the socket flow into it. */
-  readonly #onFirstBytes = (chunk: Buffer): void => {
+  #onFirstBytes(chunk: Buffer): void {
     this.#awaitingFirst = false
     const decoder = this.#inbound().decoder
     this.#stopSocket = forward(this.socket, decoder)
@@ -361,7 +389,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #unpipeSocket(): void {
     if (this.#awaitingFirst) {
       this.#awaitingFirst = false
-      this.socket.off('data', this.#onFirstBytes)
+      this.socket.off('data', WebSocketDuplex.#socketFirstBytes)
     }
     this.#stopSocket?.()
     this.#stopSocket = null
@@ -390,7 +418,6 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     const payload = encodeClosePayload(code, reason)
     if (this.writableEnded) return
     this.#closePayload = payload
-    this.#closeChosen = true
     this.end()
   }
 
@@ -406,7 +433,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   override read(size?: number) {
     const message = super.read(size)
     if (message !== null) this.#reads++
-    this.#gate.check()
+    this.#gate?.check()
     return message
   }
 
@@ -524,7 +551,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
       const payload = received
         ? received.code === CloseStatus.NO_STATUS ? Buffer.alloc(0) : received.payload.subarray(0, 2)
-        : this.#closeChosen ? this.#closePayload : this.#piped?.forwardedClose() ?? this.#closePayload
+        : this.#closePayload ?? this.#piped?.forwardedClose() ?? NORMAL_CLOSE
       this.#writeClose(payload)
     }
     if (this.#settled) callback()
@@ -658,7 +685,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#output().input.end()
   }
 
-  readonly #onSocketEnd = (): void => {
+  #onSocketEnd(): void {
     // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
     // perhaps) decide what follows, unless there is nothing left to say.
     if (this.#error || (this.#closeSent && this.#closeReceived)) this.#output().input.end()
@@ -668,13 +695,13 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.#awaitingFirst) this.#drainInbound()
   }
 
-  readonly #onSocketError = (error: Error): void => {
+  #onSocketError(error: Error): void {
     // Once the peer's CLOSE is in, it has said all it will: a reset after it
     // (a browser leaving the page) is no failure.
     if (!this.#closeReceived) this.#fail(error)
   }
 
-  readonly #onSocketClose = (): void => {
+  #onSocketClose(): void {
     this.#settle()
   }
 
@@ -698,7 +725,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.role === 'server' || this.socket.readableEnded) out.end()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
-    if (this.#settled) this.#gate.hold(() => this.destroy(error))
+    if (this.#settled) this.#holdFailure(error)
     else if (this.socket.destroyed) this.#settle()
   }
 
@@ -795,9 +822,9 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   /** Lets go of the socket; the stages inside stay joined, so what they hold can still be read. */
   #detach(): void {
-    this.socket.off('end', this.#onSocketEnd)
-    this.socket.off('error', this.#onSocketError)
-    this.socket.off('close', this.#onSocketClose)
+    this.socket.off('end', WebSocketDuplex.#socketEnd)
+    this.socket.off('error', WebSocketDuplex.#socketError)
+    this.socket.off('close', WebSocketDuplex.#socketClose)
     this.#unpipeSocket()
     this.#out?.unpipe()
   }
@@ -821,7 +848,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (error) this.#sending?.abort(error)
     this.#disconnect(error)
     if (error) {
-      this.#gate.hold(() => this.destroy(error))
+      this.#holdFailure(error)
       this.#armUnreadTimer()
       return
     }
