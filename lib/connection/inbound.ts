@@ -98,6 +98,11 @@ export class Inbound {
       (this.decoder.readableLength > 0 || (this.inflate?.readableLength ?? 0) > 0 ? 1 : 0)
   }
 
+  /** Between frames and messages, nothing held: it can be dropped and built again later. */
+  get idle(): boolean {
+    return this.inflate === null && this.decoder.idle && this.assembler.idle
+  }
+
   /** Nothing more will come: what is inside is still assembled and delivered, then end(). */
   drain(): void {
     if (!this.decoder.writableEnded) this.decoder.end()

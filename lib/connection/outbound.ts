@@ -62,6 +62,11 @@ export class Outbound {
     return this.encoder.readableLength
   }
 
+  /** Nothing queued and no compression context: it can be dropped and built again later. */
+  get idle(): boolean {
+    return this.deflate === null && this.encoder.writableLength === 0 && this.encoder.readableLength === 0
+  }
+
   destroy(): void {
     this.deflate?.destroy()
   }

@@ -19,6 +19,7 @@ import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
 import { ControlFrame } from '../protocol/control-frame'
 import { forward } from './forward'
 import { PipedSources } from './proxy-close'
+import { stageSweeper } from './stage-sweeper'
 import { channels } from './diagnostics'
 import { DrainGate } from '../stages/drain-gate'
 import { CloseStatus, WebSocketError } from '../protocol/errors'
@@ -227,6 +228,9 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #awaitingFirst = false
   /** Until the caller has had a turn, the read side delivers nothing. */
   #held = true
+  /** The socket's byte counts at the last sweep (stage-sweeper.ts): unchanged means quiet. */
+  #sweptRead = -1
+  #sweptWritten = -1
   /** The streamed message being sent, stopped if the connection fails or closes. */
   #sending: AbortController | null = null
   readonly #fragmentSize: number | undefined
@@ -364,16 +368,58 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       end: () => this.#onInboundEnd(),
     })
     if (this.#held) this.#in.assembler.pause()
+    this.#sweepMe()
     return this.#in
   }
 
   /** The write side, built now if it is not yet. */
   #output(): Outbound {
-    this.#out ??= new Outbound(this.socket, this.#settings, {
+    if (this.#out) return this.#out
+    this.#out = new Outbound(this.socket, this.#settings, {
       drain: () => this.#onOutboundDrain(),
       error: (error) => this.#onStageError(error),
     })
+    this.#sweepMe()
     return this.#out
+  }
+
+  #sweepMe(): void {
+    if (!this.#settled && !this.destroyed) stageSweeper.add(this, () => this.#sweep())
+  }
+
+  /** A sweep's visit: a connection quiet since the last one gives back the stages it can. True once it holds none. */
+  #sweep(): boolean {
+    const read = this.socket.bytesRead
+    const written = this.socket.bytesWritten
+    const quiet = read === this.#sweptRead && written === this.#sweptWritten
+    this.#sweptRead = read
+    this.#sweptWritten = written
+    if (quiet) {
+      this.#releaseInbound()
+      this.#releaseOutbound()
+    }
+    return this.#in === null && this.#out === null
+  }
+
+  /** Drops the read side if it is between messages with nothing held; the next byte builds it again. */
+  #releaseInbound(): void {
+    const inbound = this.#in
+    if (inbound === null || this.#stopSocket === null || !inbound.idle || this.readableLength > 0) return
+    if (this.#closeReceived || this.#error || this.#inboundError || this.#eof) return
+    this.#stopSocket()
+    this.#stopSocket = null
+    this.#in = null
+    this.#awaitingFirst = true
+    this.socket.once('data', WebSocketDuplex.#socketFirstBytes)
+  }
+
+  /** Drops the write side if nothing is queued or owed; the next frame builds it again. */
+  #releaseOutbound(): void {
+    const out = this.#out
+    if (out === null || !out.idle || this.writableLength > 0 || this.writableEnded) return
+    if (this.#closeSent || this.#error || this.#sending || this.#pendingWrite || this.#pendingPong) return
+    out.unpipe()
+    this.#out = null
   }
 
   /** The first bytes after the handshake: build the read side and let the socket flow into it. */
@@ -566,6 +612,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#clearCloseTimer()
     this.#clearUnreadTimer()
     this.#heartbeat?.stop()
+    stageSweeper.delete(this)
     this.#detach()
     this.#sending?.abort(error ?? new Error('the connection closed'))
     // Without an error here, so the assembler reports none; a message stream gets the abnormal closure.
@@ -834,6 +881,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.#settled) return
     this.#settled = true
     this.#heartbeat?.stop()
+    stageSweeper.delete(this)
     this.#clearCloseTimer()
     this.#detach()
     const error =
