@@ -26,10 +26,10 @@ import { CloseStatus, WebSocketError } from '../protocol/errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from '../protocol/frame'
 import type { PerMessageDeflateParams } from '../protocol/permessage-deflate'
 import { Heartbeat, type HeartbeatSetting } from './heartbeat'
-import { DEFAULT_CLOSE_TIMEOUT } from '../protocol/limits'
 import type { AssembledItem } from '../stages/message-assembler'
-import { Inbound, type InboundSettings } from './inbound'
-import { Outbound, type OutboundSettings } from './outbound'
+import { Inbound } from './inbound'
+import { Outbound } from './outbound'
+import { type ConnectionSettings, connectionSettings } from './settings'
 import { validateDuplexOptions } from './options'
 import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
 import { type MessageSource, isMessageSource, sendSource } from './message-source'
@@ -217,7 +217,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   readonly extensions: string
 
   /** What the stages are built from, when they are needed. */
-  readonly #settings: InboundSettings & OutboundSettings
+  readonly #settings: ConnectionSettings
   /** The read side's stages, built when the first byte arrives (inbound.ts). */
   #in: Inbound | null = null
   /** The write side's stages, built for the first frame we send (outbound.ts). */
@@ -233,11 +233,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #sweptWritten = -1
   /** The streamed message being sent, stopped if the connection fails or closes. */
   #sending: AbortController | null = null
-  readonly #fragmentSize: number | undefined
   /** Holds a failure until the messages before it are read; made when there is one to hold. */
   #gate: DrainGate | null = null
-  readonly #closeTimeout: number
-  readonly #autoPong: boolean
   readonly #heartbeat: Heartbeat | null
 
   /** The CLOSE payload close() chose; otherwise a proxied close, or 1000 (_final()). */
@@ -285,21 +282,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.role = options.role ?? 'server'
     this.protocol = options.protocol ?? null
     this.extensions = options.extensions ?? ''
-    this.#fragmentSize = options.fragmentSize
-    this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
-    this.#autoPong = options.autoPong ?? true
 
-    this.#settings = {
-      role: this.role,
-      maxMessageSize: options.maxMessageSize,
-      maxFrameSize: options.maxFrameSize,
-      maxFragments: options.maxFragments,
-      textAsBytes: options.textAsBytes,
-      streamMessages: options.streamMessages,
-      maxStreamedMessageSize: options.maxStreamedMessageSize,
-      fragmentSize: options.fragmentSize,
-      compression: options.compression,
-    }
+    this.#settings = connectionSettings(options)
     ;(socket as OwnedSocket)[kConnection] = this
     socket.on('end', WebSocketDuplex.#socketEnd)
     socket.on('error', WebSocketDuplex.#socketError)
@@ -323,7 +307,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     } else {
       // An idle connection holds no stages: the read side is built when the first byte comes.
       this.#awaitingFirst = true
-      socket.once('data', WebSocketDuplex.#socketFirstBytes)
+      socket.on('data', WebSocketDuplex.#socketFirstBytes)
       // A socket paused during the handshake (an async verify) holds bytes already: let them come.
       socket.resume()
     }
@@ -410,7 +394,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#stopSocket = null
     this.#in = null
     this.#awaitingFirst = true
-    this.socket.once('data', WebSocketDuplex.#socketFirstBytes)
+    this.socket.on('data', WebSocketDuplex.#socketFirstBytes)
   }
 
   /** Drops the write side if nothing is queued or owed; the next frame builds it again. */
@@ -424,6 +408,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   /** The first bytes after the handshake: build the read side and let the socket flow into it. */
   #onFirstBytes(chunk: Buffer): void {
+    // A plain listener taken off here: once() would add a wrapper and its state to every idle connection.
+    this.socket.off('data', WebSocketDuplex.#socketFirstBytes)
     this.#awaitingFirst = false
     const decoder = this.#inbound().decoder
     this.#stopSocket = forward(this.socket, decoder)
@@ -569,7 +555,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #sendSource(source: MessageSource, text: boolean | undefined, compress: boolean, callback: WriteCallback): void {
     const sending = new AbortController()
     this.#sending = sending
-    const options = { text, fragmentSize: this.#fragmentSize, compress: compress && this.#settings.compression !== undefined, signal: sending.signal }
+    const options = { text, fragmentSize: this.#settings.fragmentSize, compress: compress && this.#settings.compression !== undefined, signal: sending.signal }
     sendSource(source, this.#output().input, options).then(
       () => {
         this.#sending = null
@@ -666,7 +652,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     }
     if (item.type === 'ping') {
       this.emit('ping', item.payload)
-      if (this.#autoPong && !this.#closeSent) this.#queuePong(item.payload)
+      if (this.#settings.autoPong && !this.#closeSent) this.#queuePong(item.payload)
     } else if (item.type === 'pong') {
       this.#heartbeat?.pong()
       this.emit('pong', item.payload)
@@ -796,7 +782,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       const ownReader = (this.#closeReceived !== null || this.socket.readableEnded) && !this.readableEnded
       if (ownReader && this.#progress() !== reads) {
         reads = this.#progress()
-        this.#closeTimer = setTimeout(expire, this.#closeTimeout).unref()
+        this.#closeTimer = setTimeout(expire, this.#settings.closeTimeout).unref()
         return
       }
       this.#closeTimer = null
@@ -806,7 +792,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       this.#drainInbound()
       this.socket.destroy()
     }
-    this.#closeTimer = setTimeout(expire, this.#closeTimeout).unref()
+    this.#closeTimer = setTimeout(expire, this.#settings.closeTimeout).unref()
   }
 
   /**
@@ -845,7 +831,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       if (this.readableEnded || this.destroyed) return
       if (this.#progress() !== reads) {
         reads = this.#progress()
-        this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
+        this.#unreadTimer = setTimeout(check, this.#settings.closeTimeout).unref()
         return
       }
       const unread = this.readableLength + (this.#in?.unread ?? 0)
@@ -854,7 +840,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       if (this.#error) error.cause = this.#error
       this.destroy(error)
     }
-    this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
+    this.#unreadTimer = setTimeout(check, this.#settings.closeTimeout).unref()
   }
 
   #clearUnreadTimer(): void {

@@ -181,9 +181,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     this.#clients.add(ws)
     // The socket's close too: a connection nobody reads may never get to 'close'.
+    // Plain listeners: each once() would add a wrapper and its state to every connection; both fire at most once.
     const gone = () => this.#clients.delete(ws)
-    ws.once('close', gone)
-    ws.socket.once('close', gone)
+    ws.on('close', gone)
+    ws.socket.on('close', gone)
     // Outside the try: a throwing listener is the application's error, not an HTTP answer.
     this.emit('connection', ws, req)
     return ws
