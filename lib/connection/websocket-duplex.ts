@@ -226,6 +226,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #stopSocket: (() => void) | null = null
   /** Waiting for the first byte, to build the read side then. */
   #awaitingFirst = false
+  /** Nothing more comes from the socket (#drainInbound()). */
+  #drained = false
   /** Until the caller has had a turn, the read side delivers nothing. */
   #held = true
   /** The socket's byte counts at the last sweep (stage-sweeper.ts): unchanged means quiet. */
@@ -578,7 +580,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#closeSent && !this.#error && !this.#settled) {
+    // Not when the write side was ended already (the peer left without a CLOSE: nothing more is sent).
+    if (!this.#closeSent && !this.#error && !this.#settled && !this.#out?.input.writableEnded) {
       const received = this.#closeReceived
       // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
       const payload = received
@@ -600,7 +603,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#heartbeat?.stop()
     stageSweeper.delete(this)
     this.#detach()
-    this.#sending?.abort(error ?? new Error('the connection closed'))
+    if (this.#sending) this.#sending.abort(error ?? new Error('the connection closed'))
     // Without an error here, so the assembler reports none; a message stream gets the abnormal closure.
     this.#in?.destroy()
     this.#out?.destroy()
@@ -802,7 +805,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
    */
   #drainInbound(): void {
     this.#unpipeSocket()
-    this.#inbound().drain()
+    if (this.#in) this.#in.drain()
+    // No stages (none built yet, or given back): nothing is in flight, so the read side ends now.
+    else if (!this.#drained) process.nextTick(() => this.#onInboundEnd())
+    this.#drained = true
   }
 
   /**

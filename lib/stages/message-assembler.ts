@@ -149,7 +149,7 @@ export class MessageAssembler extends Transform {
     } catch (err) {
       if (!(err instanceof WebSocketError)) throw err
       this.#data.clear()
-      this.#abortStream(err)
+      this.#abortStream(() => err)
       this.#gate.hold(() => callback(err))
       return
     }
@@ -157,12 +157,12 @@ export class MessageAssembler extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.#abortStream(new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'the connection ended in the middle of a streamed message'))
+    this.#abortStream(() => new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'the connection ended in the middle of a streamed message'))
     callback()
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#abortStream(error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'the connection closed in the middle of a streamed message'))
+    this.#abortStream(() => error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL, 'the connection closed in the middle of a streamed message'))
     callback(error)
   }
 
@@ -215,12 +215,13 @@ export class MessageAssembler extends Transform {
   }
 
   /** The message being streamed will not end: its stream is destroyed (see message-stream.ts). */
-  #abortStream(error: Error): void {
+  /** Ends a message stream in progress without 'end'; the error is made only if there is one to give it to. */
+  #abortStream(error: () => Error): void {
     const stream = this.#stream
     this.#stream = null
     this.#waiting = null
     if (stream === null || stream.destroyed) return
-    stream.destroy(stream.listenerCount('error') > 0 ? error : undefined)
+    stream.destroy(stream.listenerCount('error') > 0 ? error() : undefined)
   }
 
   #controlSlice(slice: FrameSlice): void {
