@@ -97,7 +97,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     ;({ values, positionals } = parseArgs({ args: [...own], options: OPTIONS, allowPositionals: true, strict: true }))
   } catch (error) {
     // parseArgs explains at length how to pass positionals that start with '-'; its first sentence is the point.
-    throw usageError((error as Error).message.split('. ')[0])
+    throw usageError((error as Error).message.split('\n')[0].split('. ')[0])
   }
   if (values.help) return { help: true }
   if (values.version) return { version: true }
