@@ -5,7 +5,8 @@
  * on; the client then gets the target's choice in its own 101, or the
  * target's refusal status. After both handshakes the two sockets are joined
  * byte for byte: frames pass untouched (the client's stay masked, as the
- * target expects), compression negotiated end to end included.
+ * target expects). No extension is negotiated on either leg (accept() in raw
+ * mode answers none), so both ends speak uncompressed, whatever they offer.
  */
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
@@ -32,7 +33,6 @@ const TARGET_TIMEOUT = 10_000
 interface Target {
   socket: Socket
   protocol: string | null
-  extensions: string | undefined
 }
 
 /** The refusal the client gets when the target cannot be had: its own status when it answered, 502 or 504 when not. */
@@ -61,8 +61,6 @@ function openTarget(target: URL, req: IncomingMessage, offered: string[], option
     'Sec-WebSocket-Version': '13',
   })
   if (offered.length > 0) headers['Sec-WebSocket-Protocol'] = offered.join(', ')
-  const extensions = req.headers['sec-websocket-extensions']
-  if (extensions !== undefined) headers['Sec-WebSocket-Extensions'] = extensions
   const secure = target.protocol === 'wss:' || target.protocol === 'https:'
 
   return new Promise((resolve, reject) => {
@@ -78,8 +76,7 @@ function openTarget(target: URL, req: IncomingMessage, offered: string[], option
       try {
         // Checks the 101 against what was offered: the target cannot choose what the client did not ask for.
         const raw = clientFromUpgrade(res, socket, head, key, { raw: true })
-        const answer = res.headers['sec-websocket-extensions']
-        resolve({ socket: raw, protocol: res.headers['sec-websocket-protocol'] ?? null, extensions: answer })
+        resolve({ socket: raw, protocol: res.headers['sec-websocket-protocol'] ?? null })
       } catch (error) {
         socket.destroy()
         reject(new TargetFailure(`bad handshake answer: ${(error as Error).message}`, 502))
@@ -130,12 +127,15 @@ export async function runProxy(options: CliOptions, address: Address, target: UR
       return rejectUpgrade(socket, new HandshakeError('WS_ERR_HANDSHAKE', `the proxy's target ${failure.message}`, failure.status))
     }
     if (socket.destroyed) return back.socket.destroy()
-    // The client's 101 says what the target settled: its subprotocol and its extensions.
-    const front = accept(req, socket, head, {
-      raw: true,
-      protocols: () => back.protocol,
-      headers: back.extensions === undefined ? {} : { 'Sec-WebSocket-Extensions': back.extensions },
-    })
+    let front: Socket
+    try {
+      // The client's 101 names the subprotocol the target chose.
+      front = accept(req, socket, head, { raw: true, protocols: () => back.protocol }) as Socket
+    } catch (error) {
+      back.socket.destroy()
+      report.error(`${label}${(error as Error).message}`)
+      return rejectUpgrade(socket, error as Error)
+    }
     open++
     report.info(`${label}${peerOf(req)} joined to ${target.href}${back.protocol ? ` (subprotocol ${back.protocol})` : ''}`)
     pipeline(front, back.socket, front, (error) => {
