@@ -76,15 +76,23 @@ export class HubProcess {
     return { ...(answer.stats as Record<string, number>), connected: answer.connected as boolean }
   }
 
-  /** A client of ours in `topic`, once the process's hub has subscribed to it. */
+  /**
+   * A client of ours in `topic`, without waiting for the broker: a member in
+   * this process at once (the server joins it before its 101 reaches us).
+   */
+  async connect(topic: string): Promise<{ ws: WebSocketDuplex; rec: Recording }> {
+    const ws = await within(connect(`ws://127.0.0.1:${this.port}/${encodeURIComponent(topic)}`), 5000, `connect to ${this.name}`)
+    ws.on('error', () => {})
+    return { ws, rec: record(ws) }
+  }
+
+  /** A client of ours in `topic`, once the process's hub has subscribed to it in the broker. */
   async join(topic: string): Promise<{ ws: WebSocketDuplex; rec: Recording }> {
     const joins = () => this.events.filter((e) => e.event === 'joined' && e.topic === topic).length
     const before = joins()
-    const ws = await within(connect(`ws://127.0.0.1:${this.port}/${encodeURIComponent(topic)}`), 5000, `connect to ${this.name}`)
-    ws.on('error', () => {})
-    const rec = record(ws)
+    const member = await this.connect(topic)
     await this.waitFor(() => joins() > before, 10_000)
-    return { ws, rec }
+    return member
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

@@ -6,8 +6,9 @@
  * Two connections per process, however many topics and sockets: the client
  * that publishes (yours, or one made from `url`), and its duplicate(), which
  * holds every subscription (a connection in subscribe mode can do nothing
- * else). node-redis reconnects with backoff and subscribes again by itself;
- * its 'ready' comes after that, and is what tells the hub the broker is up.
+ * else). node-redis reconnects each with backoff and subscribes again by
+ * itself, then says 'ready': the broker is up once both are, and down as
+ * soon as either is not.
  *
  * With `sharded`, SSUBSCRIBE/SPUBLISH (Redis 7): on Redis Cluster a sharded
  * channel lives on the shard that owns its key slot, so each message goes to
@@ -105,12 +106,13 @@ export class RedisBroker implements Broker {
     this.#events = events
     const subscriber = this.#publisher.duplicate()
     this.#subscriber = subscriber
-    subscriber.on('error', this.#onError)
-    subscriber.on('ready', this.#onReady)
-    // Without a listener node-redis's 'error' would be thrown; the subscriber's already reports the outage.
-    this.#publisher.on('error', this.#ignore)
+    for (const client of [subscriber, this.#publisher]) {
+      // Also what keeps node-redis from throwing its 'error' events.
+      client.on('error', this.#onError)
+      client.on('ready', this.#onReady)
+    }
     subscriber.connect().catch(this.#onError)
-    if (!this.#publisher.isOpen) this.#publisher.connect().catch(this.#ignore)
+    if (!this.#publisher.isOpen) this.#publisher.connect().catch(this.#onError)
   }
 
   subscribe(channel: string): Promise<void> {
@@ -156,11 +158,12 @@ export class RedisBroker implements Broker {
       if (subscriber.isOpen) subscriber.destroy()
       subscriber.off('error', this.#onError)
     }
+    this.#publisher.off('ready', this.#onReady)
     if (this.#ownsPublisher && this.#publisher.isOpen) {
       if (this.#publisher.isReady) await this.#publisher.close().catch(this.#ignore)
       else this.#publisher.destroy()
     }
-    this.#publisher.off('error', this.#ignore)
+    this.#publisher.off('error', this.#onError)
   }
 
   #started(): RedisClientLike {
@@ -173,11 +176,13 @@ export class RedisBroker implements Broker {
   }
 
   readonly #onError = (error: Error): void => {
+    // An error on a connection that is still ready (a refused command) is no outage.
+    if (this.#publisher.isReady && this.#subscriber?.isReady) return
     this.#events?.down(error)
   }
 
   readonly #onReady = (): void => {
-    this.#events?.up()
+    if (this.#publisher.isReady && this.#subscriber?.isReady) this.#events?.up()
   }
 
   readonly #ignore = (): void => {}
