@@ -23,6 +23,7 @@
 import { EventEmitter } from 'node:events'
 import type { WebSocketDuplex } from '../../connection/websocket-duplex'
 import { PreparedMessage } from '../../protocol/prepared-message'
+import { headerSize } from '../../protocol/frame'
 import type { Broker } from './broker'
 import { newHubId, unwrap, wrap } from './envelope'
 import {
@@ -239,10 +240,12 @@ export class Hub extends EventEmitter {
     const group = this.#topics.get(topic)
     if (!group) return 0
     let delivered = 0
+    // Counted as it will be queued: with its frame header.
+    const size = message.byteLength + headerSize(message.byteLength, false)
     // A copy: a connection closed for being slow leaves the group while we go through it.
     for (const ws of [...group]) {
       if (ws.destroyed || ws.writableEnded) continue
-      if (this.#budget.admits(ws, message.byteLength)) {
+      if (this.#budget.admits(ws, size)) {
         ws.write(message)
         delivered++
       } else {
