@@ -69,7 +69,7 @@ export class HubProcess {
   }
 
   /** The hub's counters, asked for now. */
-  async stats(): Promise<Record<string, number> & { connected: boolean }> {
+  async stats(): Promise<Record<string, number | boolean>> {
     const after = this.events.length
     this.child.stdin!.write('stats\n')
     const answer = await this.waitFor((e) => e.event === 'stats', 5000, after)
