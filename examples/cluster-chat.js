@@ -18,11 +18,7 @@
  */
 const cluster = require('node:cluster')
 const http = require('node:http')
-const net = require('node:net')
-const os = require('node:os')
-const path = require('node:path')
-const { spawn } = require('node:child_process')
-const { mkdtempSync, rmSync } = require('node:fs')
+const { startRedis } = require('./redis-server')
 
 if (cluster.isPrimary) primary()
 else worker()
@@ -30,7 +26,7 @@ else worker()
 async function primary() {
   const workers = Number(process.env.WORKERS ?? 2)
   const port = Number(process.argv[2] ?? process.env.PORT ?? 8080)
-  const redis = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop() {} } : await startRedis()
+  const redis = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop() {} } : await startRedis('cluster-chat')
   console.log(`[primary] Redis at ${redis.url}${process.env.REDIS_URL ? '' : ' (started here)'}`)
 
   let ready = 0
@@ -91,45 +87,5 @@ function worker() {
     await hub.close()
     server.close()
     cluster.worker.disconnect()
-  })
-}
-
-/** A redis-server of our own on a free port, in a temporary directory, persisting nothing. */
-async function startRedis() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cluster-chat-redis-'))
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const started = await new Promise((resolve, reject) => {
-      let output = ''
-      child.stdout.setEncoding('utf8').on('data', (text) => {
-        output += text
-        if (output.includes('Ready to accept connections')) resolve(true)
-      })
-      child.once('error', (error) => reject(new Error(`could not run redis-server (install it, or set REDIS_URL): ${error.message}`)))
-      child.once('exit', () => (output.includes('Address already in use') ? resolve(false) : reject(new Error(`redis-server exited:\n${output}`))))
-    })
-    if (started) {
-      const stop = () => {
-        child.kill('SIGTERM')
-        rmSync(dir, { recursive: true, force: true })
-      }
-      process.once('exit', stop)
-      return { url: `redis://127.0.0.1:${port}`, stop }
-    }
-    // The free port was taken before redis-server could bind it: another one.
-    if (attempt === 5) throw new Error('redis-server found no free port')
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
   })
 }
