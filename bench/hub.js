@@ -34,6 +34,8 @@ const TOPIC = 'bench'
 const SIZE = 1024
 const WINDOW = 50
 
+// A child goes when the run that started it goes.
+if (ROLE) process.on('disconnect', () => process.exit())
 if (ROLE === 'server') server()
 else if (ROLE === 'clients') clients()
 else main().catch((error) => {
@@ -214,7 +216,8 @@ async function main() {
   own?.stop()
   const fmt = (n) => Math.round(n).toLocaleString('en-US')
   console.log(`1 KiB binary broadcast to ${fmt(clientCount)} connections; ${messages} messages for throughput, ` +
-    `${latencyMessages} at 100/s for latency; ${os.cpus().length} cores (${os.cpus()[0].model.trim()}), Node ${process.version}`)
+    `${latencyMessages} at 100/s for latency; ${os.cpus().length} cores (${os.cpus()[0].model.trim()}), Node ${process.version}; ` +
+    `load average ${os.loadavg().map((n) => n.toFixed(2)).join(', ')} after the run`)
   console.log('')
   console.log('| configuration | deliveries/s | publish to delivery, median (ms) | p99 (ms) |')
   console.log('| --- | ---: | ---: | ---: |')
