@@ -8,6 +8,7 @@ import path from 'node:path'
 import { connect } from '../../lib/handshake/client'
 import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import { record, type Recording, within } from './ws-wait'
+import { startRedis, type RedisServer } from './redis-server'
 
 const FIXTURE = path.resolve(__dirname, '../server/hub/fixtures/hub-process.cjs')
 
@@ -98,4 +99,13 @@ export class HubProcess {
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
   }
+}
+
+/** A redis-server and one hub process per name, all stopped in the test's teardown. */
+export async function hubProcesses(t: { teardown(fn: () => unknown): void }, names: string[]): Promise<{ redis: RedisServer; processes: HubProcess[] }> {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const processes = await Promise.all(names.map((name) => HubProcess.start(redis.url, name)))
+  t.teardown(() => processes.forEach((p) => p.kill()))
+  return { redis, processes }
 }

@@ -150,7 +150,8 @@ export class Hub extends EventEmitter {
       throw new TypeError('join() takes a WebSocketDuplex')
     }
     if (this.#closed) throw new Error('the hub is closed')
-    if (ws.destroyed || ws.writableEnded) return this.#subscription(topic)
+    // A connection on its way out joins nothing (and subscribes to nothing).
+    if (ws.destroyed || ws.writableEnded) return Promise.resolve()
     let member = this.#members.get(ws)
     if (!member) {
       const leaveAll = () => this.leave(ws)

@@ -6,15 +6,11 @@
  */
 import t from 'tap'
 import { createClient } from 'redis'
-import { startRedis } from '../../helpers/redis-server'
-import { HubProcess } from '../../helpers/hub-process'
+import { hubProcesses } from '../../helpers/hub-process'
 import { nextEvent, until } from '../../helpers/ws-wait'
 
 t.test('messages published in one process reach the members in every process', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const processes = await Promise.all(['one', 'two', 'three'].map((name) => HubProcess.start(redis.url, name)))
-  t.teardown(() => processes.forEach((p) => p.kill()))
+  const { processes } = await hubProcesses(t, ['one', 'two', 'three'])
   const [one, two, three] = processes
 
   const alice = await one.join('room')
@@ -45,10 +41,7 @@ t.test('messages published in one process reach the members in every process', a
 })
 
 t.test('one subscriber connection per process, however many topics and sockets', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const processes = await Promise.all(['one', 'two'].map((name) => HubProcess.start(redis.url, name)))
-  t.teardown(() => processes.forEach((p) => p.kill()))
+  const { redis, processes } = await hubProcesses(t, ['one', 'two'])
   for (const p of processes) {
     for (const topic of ['a', 'b', 'c', 'd']) {
       await p.join(topic)

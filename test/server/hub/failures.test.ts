@@ -6,8 +6,8 @@
  * a server process dies (its connections are gone, the others go on).
  */
 import t from 'tap'
-import { RedisServer, freePort, startRedis } from '../../helpers/redis-server'
-import { HubProcess } from '../../helpers/hub-process'
+import { RedisServer, freePort } from '../../helpers/redis-server'
+import { HubProcess, hubProcesses } from '../../helpers/hub-process'
 import { closedWithin, nextEvent, until } from '../../helpers/ws-wait'
 
 /** Waits until a round trip through `ws` is done: anything sent to it before has arrived by then. */
@@ -17,11 +17,7 @@ async function settled(ws: { ping(data: string): boolean } & NodeJS.EventEmitter
 }
 
 t.test('the broker restarts: both hubs reconnect and resubscribe, and report what was lost', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const one = await HubProcess.start(redis.url, 'one')
-  const two = await HubProcess.start(redis.url, 'two')
-  t.teardown(() => [one, two].forEach((p) => p.kill()))
+  const { redis, processes: [one, two] } = await hubProcesses(t, ['one', 'two'])
   const alice = await one.join('room')
   const alsoOne = await one.join('room')
   const bob = await two.join('room')
@@ -89,14 +85,8 @@ t.test('the broker is unreachable at start: the process serves locally and joins
 })
 
 t.test('a server process dies: its connections are gone, the other processes go on', async (t) => {
-  const redis = await startRedis()
-  t.teardown(() => redis.stop())
-  const processes = await Promise.all(['one', 'two', 'doomed'].map((name) => HubProcess.start(redis.url, name)))
-  t.teardown(() => processes.forEach((p) => p.kill()))
-  const [one, two, doomed] = processes
-  const alice = await one.join('room')
-  const bob = await two.join('room')
-  const victim = await doomed.join('room')
+  const { processes: [one, two, doomed] } = await hubProcesses(t, ['one', 'two', 'doomed'])
+  const [alice, bob, victim] = await Promise.all([one, two, doomed].map((p) => p.join('room')))
   alice.ws.write('all three')
   await until(() => victim.rec.messages.length === 1 && bob.rec.messages.length === 1, 10_000, 'everyone has the first')
 
