@@ -13,24 +13,25 @@
  * error is emitted after the messages that arrived before it have been read.
  */
 import type { Socket } from 'node:net'
-import type { Readable, Writable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { Duplex } from '../stages/streams'
 import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
 import { ControlFrame } from '../protocol/control-frame'
-import { pipeCorked } from './corked-pipe'
 import { forward } from './forward'
+import { PipedSources } from './proxy-close'
+import { stageSweeper } from './stage-sweeper'
 import { channels } from './diagnostics'
 import { DrainGate } from '../stages/drain-gate'
 import { CloseStatus, WebSocketError } from '../protocol/errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from '../protocol/frame'
-import { FrameDecoder } from '../stages/frame-decoder'
-import { FrameEncoder, type Outbound } from '../stages/frame-encoder'
-import { Deflate, type DeflateMessage } from '../stages/deflate'
-import { Inflate } from '../stages/inflate'
+import type { Outbound as OutboundItem } from '../stages/frame-encoder'
+import type { DeflateMessage } from '../stages/deflate'
 import type { PerMessageDeflateParams } from '../protocol/permessage-deflate'
 import { Heartbeat, type HeartbeatSetting } from './heartbeat'
-import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
-import { type AssembledItem, DEFAULT_MAX_STREAMED_MESSAGE_SIZE, MessageAssembler } from '../stages/message-assembler'
+import { DEFAULT_CLOSE_TIMEOUT } from '../protocol/limits'
+import type { AssembledItem } from '../stages/message-assembler'
+import { Inbound, type InboundSettings } from './inbound'
+import { Outbound, type OutboundSettings } from './outbound'
 import { validateDuplexOptions } from './options'
 import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
 import { type MessageSource, isMessageSource, sendSource } from './message-source'
@@ -194,6 +195,24 @@ export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage> {
 }
 
 const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
+/** What end() sends unless close() or a proxied close chose otherwise (never modified: frames are copied or written whole). */
+const NORMAL_CLOSE = encodeClosePayload(CloseStatus.NORMAL)
+
+/** The connection a socket belongs to, for the socket listeners every connection shares. */
+const kConnection = Symbol('watershed.connection')
+type OwnedSocket = Socket & { [kConnection]?: WebSocketDuplex<InboundMessage> }
+
+// Shared by every connection (their keys are each write's own object), so that none carries maps of its own.
+/** Sources written as messages, each behind its empty marker until _write() takes it. */
+const streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined; compress: boolean }>()
+/** Messages written with a compression choice (write-options.ts), until _write() takes them. */
+const compressChoices = new WeakMap<Uint8Array, boolean>()
+/**
+ * Prepared messages, each behind a view of its payload until _write() takes
+ * it: the Writable's buffer counts bytes, so what stands for the message has
+ * the message's size.
+ */
+const preparedMessages = new WeakMap<Uint8Array, PreparedMessage>()
 
 /**
  * `M` is what a message is when read: WebSocketMessage, or InboundMessage
@@ -206,43 +225,34 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   /** The extensions in use, as the 101 response named them ('' for none), like WHATWG's `extensions`. */
   readonly extensions: string
 
-  readonly #decoder: FrameDecoder
-  /** permessage-deflate's stages, present only when it was negotiated. */
-  readonly #inflate: Inflate | null
-  readonly #deflate: Deflate | null
-  readonly #assembler: MessageAssembler
-  readonly #encoder: FrameEncoder
-  /**
-   * Where everything we send is written, messages and control frames alike,
-   * so that nothing overtakes what was written before it: the encoder, or a
-   * compression stage in front of it.
-   */
-  readonly #outbound: Writable
-  /** Sources written as messages, each behind its empty marker until _write() takes it. */
-  readonly #streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined; compress: boolean }>()
+  /** What the stages are built from, when they are needed. */
+  readonly #settings: InboundSettings & OutboundSettings
+  /** The read side's stages, built when the first byte arrives (inbound.ts). */
+  #in: Inbound | null = null
+  /** The write side's stages, built for the first frame we send (outbound.ts). */
+  #out: Outbound | null = null
+  /** Stops feeding the socket's bytes to the read side; null before it is built, or once stopped. */
+  #stopSocket: (() => void) | null = null
+  /** Waiting for the first byte, to build the read side then. */
+  #awaitingFirst = false
+  /** Until the caller has had a turn, the read side delivers nothing. */
+  #held = true
+  /** The socket's byte counts at the last sweep (stage-sweeper.ts): unchanged means quiet. */
+  #sweptRead = -1
+  #sweptWritten = -1
   /** The streamed message being sent, stopped if the connection fails or closes. */
   #sending: AbortController | null = null
   readonly #fragmentSize: number | undefined
-  /**
-   * Prepared messages, each behind a view of its payload until _write() takes
-   * it: the Writable's buffer counts bytes, so what stands for the message
-   * has the message's size.
-   */
-  readonly #prepared = new WeakMap<Uint8Array, PreparedMessage>()
-  /** Messages written with a compression choice (write-options.ts), until _write() takes them. */
-  readonly #choices = new WeakMap<Uint8Array, boolean>()
-  readonly #gate: DrainGate
+  /** Holds a failure until the messages before it are read; made when there is one to hold. */
+  #gate: DrainGate | null = null
   readonly #closeTimeout: number
   readonly #autoPong: boolean
   readonly #heartbeat: Heartbeat | null
 
-  /** The CLOSE payload we will send when the write side ends. */
-  #closePayload: Buffer = encodeClosePayload(CloseStatus.NORMAL)
-  /** close() chose the payload; otherwise a connection piped into this one may. */
-  #closeChosen = false
-  /** The one connection piped into this one (a message proxy's other leg), if any. */
-  #source: WebSocketDuplex | null = null
-  #sources = 0
+  /** The CLOSE payload close() chose; otherwise a proxied close, or 1000 (_final()). */
+  #closePayload: Buffer | null = null
+  /** What is piped into this one: a message proxy's other leg passes its peer's close on (proxy-close.ts). */
+  #piped: PipedSources | null = null
   #closeSent = false
   #closeReceived: ControlFrame | null = null
   /** The failure that ends this connection, reported after buffered messages. */
@@ -268,8 +278,6 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   /** Messages read so far: a reader that makes progress is not a reader that stopped. */
   #reads = 0
   #unreadTimer: NodeJS.Timeout | null = null
-  #unpipeEncoder: () => void
-  readonly #unpipeSocket: () => void
 
   constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
     validateDuplexOptions(options)
@@ -289,85 +297,157 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#fragmentSize = options.fragmentSize
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.#autoPong = options.autoPong ?? true
-    this.#gate = new DrainGate(this)
-    this.on('pipe', this.#onPipe)
-    this.on('unpipe', this.#onUnpipe)
 
-    const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
-    const streaming = options.streamMessages !== undefined && options.streamMessages !== false
-    // A streamed message is not held, so its frames and inflated bytes answer to the streamed limit;
-    // the assembler still holds every message it assembles whole to maxMessageSize.
-    const largest = streaming ? options.maxStreamedMessageSize ?? DEFAULT_MAX_STREAMED_MESSAGE_SIZE : maxMessageSize
-    const compression = options.compression
-    this.#decoder = new FrameDecoder({
+    this.#settings = {
       role: this.role,
-      maxPayload: Math.min(largest, options.maxFrameSize ?? largest),
-      // RFC 7692 section 6: RSV1 marks a compressed message, once the extension is negotiated.
-      allowRsv1: compression !== undefined,
-    })
-    this.#inflate = compression
-      ? new Inflate({ ...compression, role: this.role, maxMessageSize: largest, maxFragments: options.maxFragments })
-      : null
-    this.#deflate = compression
-      ? new Deflate({ ...compression, role: this.role, writableHighWaterMark: 2, readableHighWaterMark: 1 })
-      : null
-    this.#assembler = new MessageAssembler({
       maxMessageSize: options.maxMessageSize,
+      maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
       textAsBytes: options.textAsBytes,
       streamMessages: options.streamMessages,
       maxStreamedMessageSize: options.maxStreamedMessageSize,
-      // The duplex's own buffer is the one that counts: while the reader is
-      // paused, messages queue there, not a second time in front of it.
-      readableHighWaterMark: 1,
-    })
-    this.#encoder = new FrameEncoder({
-      role: this.role,
       fragmentSize: options.fragmentSize,
-      // Counted in messages, whatever their size: the byte-counted buffer is
-      // the duplex's own (writableHighWaterMark), so the encoder queues one.
-      writableHighWaterMark: 2,
-    })
-
-    this.#decoder.on('error', this.#onDecoderError)
-    this.#assembler.on('error', this.#onStageError)
-    // Held until the caller has had a turn: frames that came with the
-    // handshake must not fire events before `await connect()` returns.
-    this.#assembler.pause()
-    this.#assembler.on('data', this.#onItem)
-    setImmediate(() => this._read())
-    this.#assembler.on('end', this.#onInboundEnd)
-    this.#outbound = this.#deflate ?? this.#encoder
-    this.#encoder.on('error', this.#onStageError)
-    // An inflate failure is the peer's, like the decoder's: after what came before it.
-    this.#inflate?.on('error', this.#onInflateError)
-    this.#deflate?.on('error', this.#onStageError)
-    this.#outbound.on('drain', this.#onOutboundDrain)
-    socket.on('end', this.#onSocketEnd)
-    socket.on('error', this.#onSocketError)
-    socket.on('close', this.#onSocketClose)
+      compression: options.compression,
+    }
+    ;(socket as OwnedSocket)[kConnection] = this
+    socket.on('end', WebSocketDuplex.#socketEnd)
+    socket.on('error', WebSocketDuplex.#socketError)
+    socket.on('close', WebSocketDuplex.#socketClose)
 
     socket.setNoDelay(true)
     socket.setTimeout(0)
     // The peer's FIN must not close our side before the frames ahead of it
     // (a CLOSE, perhaps) have been read: the duplex ends TCP itself.
     socket.allowHalfOpen = true
-    if (options.head && options.head.length > 0) this.#decoder.write(options.head)
-    this.#unpipeSocket = forward(socket, this.#decoder)
-    if (this.#inflate) {
-      forward(this.#decoder, this.#inflate)
-      forward(this.#inflate, this.#assembler)
+    // Held until the caller has had a turn: frames that came with the
+    // handshake must not fire events before `await connect()` returns.
+    setImmediate(() => {
+      this.#held = false
+      this._read()
+    })
+    if (options.head && options.head.length > 0) {
+      const inbound = this.#inbound()
+      inbound.decoder.write(options.head)
+      this.#stopSocket = forward(socket, inbound.decoder)
     } else {
-      forward(this.#decoder, this.#assembler)
+      // An idle connection holds no stages: the read side is built when the first byte comes.
+      this.#awaitingFirst = true
+      socket.once('data', WebSocketDuplex.#socketFirstBytes)
+      // A socket paused during the handshake (an async verify) holds bytes already: let them come.
+      socket.resume()
     }
-    if (this.#deflate) forward(this.#deflate, this.#encoder)
-    // Ending the encoder ends the TCP connection, after the bytes before it.
-    this.#unpipeEncoder = pipeCorked(this.#encoder, socket)
     this.#heartbeat = options.heartbeat === undefined
       ? null
       : new Heartbeat(socket, options.heartbeat, () => this.#heartbeatPing(), () => this.#heartbeatDead())
-    if (socket.destroyed) process.nextTick(this.#onSocketClose)
+    if (socket.destroyed) process.nextTick(() => this.#onSocketClose())
     if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
+  }
+
+  // The socket's listeners are shared by every connection (the socket says whose it is), so that
+  // an idle connection carries no closures of its own for them.
+  static readonly #socketEnd = function (this: OwnedSocket): void {
+    this[kConnection]!.#onSocketEnd()
+  }
+
+  static readonly #socketError = function (this: OwnedSocket, error: Error): void {
+    this[kConnection]!.#onSocketError(error)
+  }
+
+  static readonly #socketClose = function (this: OwnedSocket): void {
+    this[kConnection]!.#onSocketClose()
+  }
+
+  static readonly #socketFirstBytes = function (this: OwnedSocket, chunk: Buffer): void {
+    this[kConnection]!.#onFirstBytes(chunk)
+  }
+
+  /** Reports the failure once the messages buffered before it have been read. */
+  #holdFailure(error: Error): void {
+    ;(this.#gate ??= new DrainGate(this)).hold(() => this.destroy(error))
+  }
+
+  /** The read side, built now if it is not yet. */
+  #inbound(): Inbound {
+    if (this.#in) return this.#in
+    this.#in = new Inbound(this.#settings, {
+      item: (item) => this.#onItem(item),
+      // A bad frame: reported once the frames before it have been assembled and read (#onInboundEnd).
+      peerError: (error) => (this.#inboundError = error),
+      stageError: (error) => this.#onStageError(error),
+      end: () => this.#onInboundEnd(),
+    })
+    if (this.#held) this.#in.assembler.pause()
+    this.#sweepMe()
+    return this.#in
+  }
+
+  /** The write side, built now if it is not yet. */
+  #output(): Outbound {
+    if (this.#out) return this.#out
+    this.#out = new Outbound(this.socket, this.#settings, {
+      drain: () => this.#onOutboundDrain(),
+      error: (error) => this.#onStageError(error),
+    })
+    this.#sweepMe()
+    return this.#out
+  }
+
+  #sweepMe(): void {
+    if (!this.#settled && !this.destroyed) stageSweeper.add(this, () => this.#sweep())
+  }
+
+  /** A sweep's visit: a connection quiet since the last one gives back the stages it can. True once it holds none. */
+  #sweep(): boolean {
+    const read = this.socket.bytesRead
+    const written = this.socket.bytesWritten
+    const quiet = read === this.#sweptRead && written === this.#sweptWritten
+    this.#sweptRead = read
+    this.#sweptWritten = written
+    if (quiet) {
+      this.#releaseInbound()
+      this.#releaseOutbound()
+    }
+    return this.#in === null && this.#out === null
+  }
+
+  /** Drops the read side if it is between messages with nothing held; the next byte builds it again. */
+  #releaseInbound(): void {
+    const inbound = this.#in
+    if (inbound === null || this.#stopSocket === null || !inbound.idle || this.readableLength > 0) return
+    if (this.#closeReceived || this.#error || this.#inboundError || this.#eof) return
+    this.#stopSocket()
+    this.#stopSocket = null
+    this.#in = null
+    this.#awaitingFirst = true
+    this.socket.once('data', WebSocketDuplex.#socketFirstBytes)
+  }
+
+  /** Drops the write side if nothing is queued or owed; the next frame builds it again. */
+  #releaseOutbound(): void {
+    const out = this.#out
+    if (out === null || !out.idle || this.writableLength > 0 || this.writableEnded) return
+    if (this.#closeSent || this.#error || this.#sending || this.#pendingWrite || this.#pendingPong) return
+    out.unpipe()
+    this.#out = null
+  }
+
+  /** The first bytes after the handshake: build the read side and let the socket flow into it. */
+  #onFirstBytes(chunk: Buffer): void {
+    this.#awaitingFirst = false
+    const decoder = this.#inbound().decoder
+    this.#stopSocket = forward(this.socket, decoder)
+    // The write itself may stop the forwarding (a CLOSE in this very chunk): the socket is then not ours to pause.
+    if (!decoder.write(chunk) && this.#stopSocket !== null) this.socket.pause()
+  }
+
+  /** Stops feeding the socket's bytes to the read side (or waiting for them). */
+  #unpipeSocket(): void {
+    if (this.#awaitingFirst) {
+      this.#awaitingFirst = false
+      this.socket.off('data', WebSocketDuplex.#socketFirstBytes)
+    }
+    this.#stopSocket?.()
+    this.#stopSocket = null
   }
 
   /** The peer's close code: 1005 if its CLOSE had none, 1006 if none came. */
@@ -381,7 +461,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   /** Bytes accepted by write() but not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.writableLength + this.#encoder.readableLength + this.socket.writableLength
+    return this.writableLength + (this.#out?.buffered ?? 0) + this.socket.writableLength
   }
 
   /**
@@ -393,7 +473,6 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     const payload = encodeClosePayload(code, reason)
     if (this.writableEnded) return
     this.#closePayload = payload
-    this.#closeChosen = true
     this.end()
   }
 
@@ -409,18 +488,21 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   override read(size?: number) {
     const message = super.read(size)
     if (message !== null) this.#reads++
-    this.#gate.check()
+    this.#gate?.check()
     return message
   }
 
-  // Node's 'close' carries no arguments; ours adds the peer's code and reason.
+  // Node's 'close' carries no arguments; ours adds the peer's code and reason. 'pipe' and
+  // 'unpipe' are seen here rather than by listeners, which every connection would carry.
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'close' && args.length === 0) return super.emit('close', this.closeCode, this.closeReason)
+    if (event === 'pipe') (this.#piped ??= new PipedSources()).piped(args[0] instanceof WebSocketDuplex ? args[0] : null)
+    else if (event === 'unpipe') this.#piped?.unpiped(args[0])
     return super.emit(event, ...args)
   }
 
   override _read(): void {
-    if (!this.#closeReceived && !this.#error) this.#assembler.resume()
+    if (!this.#closeReceived && !this.#error) this.#in?.assembler.resume()
   }
 
   /**
@@ -452,7 +534,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     }
     if (chunk instanceof PreparedMessage) {
       const view = Buffer.from(chunk.payload.buffer, chunk.payload.byteOffset, chunk.payload.byteLength)
-      this.#prepared.set(view, chunk)
+      preparedMessages.set(view, chunk)
       chunk = view
     } else if (isMessageSource(chunk)) {
       // Through the Writable's buffer like any message, so order holds: an empty marker stands
@@ -460,11 +542,11 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       const marker = Buffer.alloc(0)
       // A received message stream passed on (a proxy) keeps its type.
       const text = options?.text ?? (chunk instanceof MessageStream ? chunk.text : undefined)
-      this.#streamedSources.set(marker, { source: chunk, text, compress: options?.compress !== false })
+      streamedSources.set(marker, { source: chunk, text, compress: options?.compress !== false })
       chunk = marker
-    } else if (options?.compress !== undefined && this.#deflate && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+    } else if (options?.compress !== undefined && this.#settings.compression && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
       chunk = freshView(chunk)
-      this.#choices.set(chunk as Buffer, options.compress)
+      compressChoices.set(chunk as Buffer, options.compress)
     }
     if (!this.writableEnded || this.destroyed) {
       return super.write(chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)
@@ -486,22 +568,22 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       this.#pendingTaken = false
       return
     }
-    const prepared = typeof chunk === 'string' ? undefined : this.#prepared.get(chunk)
+    const prepared = typeof chunk === 'string' ? undefined : preparedMessages.get(chunk)
     if (prepared !== undefined) return this.#send(prepared, prepared.payload, callback)
     if (chunk.length === 0 && typeof chunk !== 'string') {
-      const streamed = this.#streamedSources.get(chunk)
+      const streamed = streamedSources.get(chunk)
       if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, streamed.compress, callback)
     }
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
-    const compress = this.#deflate === null || typeof message === 'string' ? undefined : this.#choices.get(message)
+    const compress = !this.#settings.compression || typeof message === 'string' ? undefined : compressChoices.get(message)
     this.#send(compress === undefined ? message : { data: message, compress }, message, callback)
   }
 
   /** Hands one message to the outbound stages; the write's callback waits while they are backed up. */
-  #send(item: Outbound | DeflateMessage, message: string | Buffer, callback: WriteCallback): void {
+  #send(item: OutboundItem | DeflateMessage, message: string | Buffer, callback: WriteCallback): void {
     if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
-    if (this.#outbound.write(item)) callback()
+    if (this.#output().input.write(item)) callback()
     else {
       this.#pendingWrite = callback
       this.#pendingTaken = true
@@ -512,8 +594,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #sendSource(source: MessageSource, text: boolean | undefined, compress: boolean, callback: WriteCallback): void {
     const sending = new AbortController()
     this.#sending = sending
-    const options = { text, fragmentSize: this.#fragmentSize, compress: compress && this.#deflate !== null, signal: sending.signal }
-    sendSource(source, this.#outbound, options).then(
+    const options = { text, fragmentSize: this.#fragmentSize, compress: compress && this.#settings.compression !== undefined, signal: sending.signal }
+    sendSource(source, this.#output().input, options).then(
       () => {
         this.#sending = null
         callback()
@@ -540,7 +622,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
       const payload = received
         ? received.code === CloseStatus.NO_STATUS ? Buffer.alloc(0) : received.payload.subarray(0, 2)
-        : this.#closeChosen ? this.#closePayload : this.#forwardedClose() ?? this.#closePayload
+        : this.#closePayload ?? this.#piped?.forwardedClose() ?? NORMAL_CLOSE
       this.#writeClose(payload)
     }
     if (this.#settled) callback()
@@ -555,15 +637,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#clearCloseTimer()
     this.#clearUnreadTimer()
     this.#heartbeat?.stop()
+    stageSweeper.delete(this)
     this.#detach()
-    this.#assembler.off('data', this.#onItem)
     this.#sending?.abort(error ?? new Error('the connection closed'))
-    // A message still streaming in will not end: its stream is destroyed (message-stream.ts).
-    // Without an error here, so the assembler reports none; the stream gets the abnormal closure.
-    this.#assembler.destroy()
-    // zlib contexts are freed now, not when the garbage collector gets to them.
-    this.#inflate?.destroy()
-    this.#deflate?.destroy()
+    // Without an error here, so the assembler reports none; a message stream gets the abnormal closure.
+    this.#in?.destroy()
+    this.#out?.destroy()
     if (!this.socket.destroyed) this.socket.destroy()
     // A held callback is called now: as a success if the encoder had taken
     // the message (like every other), with an error if it never did.
@@ -577,45 +656,18 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     callback(error)
   }
 
-  /**
-   * In a message proxy (pipeline(a, b, a)) the leg that ends because its
-   * peer closed passes the peer's code and reason on, so the far end learns
-   * why; a close without a code is passed on without one. An abnormal
-   * closure (1006) cannot be sent, and leaves the default 1000.
-   */
-  #forwardedClose(): Buffer | null {
-    const source = this.#source
-    if (!source || !source.#closeReceived) return null
-    const { code, payload } = source.#closeReceived
-    if (code === CloseStatus.NO_STATUS) return Buffer.alloc(0)
-    return isValidCloseCode(code) ? payload : null
-  }
-
-  readonly #onPipe = (source: unknown): void => {
-    // Only a connection that is the single source says whose close to pass on.
-    this.#sources++
-    this.#source = this.#sources === 1 && source instanceof WebSocketDuplex ? source : null
-  }
-
-  readonly #onUnpipe = (source: unknown): void => {
-    this.#sources--
-    // pipeline() unpipes a source when it ends, just before ending us: that
-    // source's close is the one to pass on, so it stays.
-    if (source === this.#source && !this.#source?.readableEnded) this.#source = null
-  }
-
   #sendControl(opcode: number, data: string | Uint8Array): boolean {
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
     if (!(payload instanceof Uint8Array)) throw new TypeError('control payload must be a string or Uint8Array')
     if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('control payload over 125 bytes')
     if (this.#closeSent || this.#error || this.destroyed) return false
-    return this.#outbound.write({ opcode, payload })
+    return this.#output().input.write({ opcode, payload })
   }
 
   #writeClose(payload: Buffer): void {
     this.#closeSent = true
     this.#heartbeat?.stop()
-    this.#outbound.write({ opcode: Opcode.CLOSE, payload })
+    this.#output().input.write({ opcode: Opcode.CLOSE, payload })
     this.#afterCloseStep()
   }
 
@@ -623,18 +675,18 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #afterCloseStep(): void {
     if (this.#closeSent && this.#closeReceived) {
       // The server closes TCP first (section 7.1.1); the client waits for it.
-      if (this.role === 'server' || this.socket.readableEnded) this.#outbound.end()
+      if (this.role === 'server' || this.socket.readableEnded) this.#output().input.end()
     }
     this.#armCloseTimer()
   }
 
-  readonly #onItem = (item: AssembledItem): void => {
+  #onItem(item: AssembledItem): void {
     if (this.#closeReceived || this.#error) return
     if (channels.received.hasSubscribers) channels.received.publish({ connection: this, data: item })
     if (!(item instanceof ControlFrame)) {
       // A reader working through a message stream is making progress (see #progress()).
       if (item instanceof MessageStream) this.#streaming = item
-      if (!this.push(item)) this.#assembler.pause()
+      if (!this.push(item)) this.#in?.assembler.pause()
       return
     }
     if (item.type === 'ping') {
@@ -658,15 +710,16 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   #queuePong(payload: Buffer): void {
     // A peer that pings without reading cannot grow our queue: one pong waits, the newest.
-    if (this.#outbound.writableNeedDrain) this.#pendingPong = payload
-    else this.#outbound.write({ opcode: Opcode.PONG, payload })
+    const out = this.#output().input
+    if (out.writableNeedDrain) this.#pendingPong = payload
+    else out.write({ opcode: Opcode.PONG, payload })
   }
 
   #heartbeatPing(): void {
     // While our side is backed up a ping would only queue behind it (one per
     // round, without end); the round still judges the peer by what arrives.
-    if (this.#closeSent || this.#error || this.#outbound.writableNeedDrain) return
-    this.#outbound.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
+    if (this.#closeSent || this.#error || this.#out?.input.writableNeedDrain) return
+    this.#output().input.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
   }
 
   /** No sign of life: nobody is there to read a CLOSE, so the TCP connection is dropped (1006). */
@@ -675,10 +728,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.socket.destroy()
   }
 
-  readonly #onOutboundDrain = (): void => {
+  #onOutboundDrain(): void {
     const payload = this.#pendingPong
     this.#pendingPong = null
-    if (payload && !this.#closeSent) this.#outbound.write({ opcode: Opcode.PONG, payload })
+    if (payload && !this.#closeSent) this.#output().input.write({ opcode: Opcode.PONG, payload })
     const pending = this.#pendingWrite
     if (pending && !this.#error) {
       this.#pendingWrite = null
@@ -686,26 +739,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     }
   }
 
-  readonly #onDecoderError = (error: Error): void => {
-    // The frames decoded before the error are still being inflated and
-    // assembled: end the next stage, so that the failure comes after them.
-    this.#inboundError = error
-    if (this.#inflate) this.#inflate.end()
-    else this.#assembler.end()
-  }
-
-  readonly #onInflateError = (error: Error): void => {
-    // What was inflated before the bad data is assembled first.
-    this.#inboundError = error
-    this.#assembler.end()
-  }
-
-  readonly #onStageError = (error: Error): void => {
+  #onStageError(error: Error): void {
     if (!this.#closeReceived) this.#fail(error)
   }
 
   /** Every frame that arrived has been assembled and read, and no CLOSE was among them. */
-  readonly #onInboundEnd = (): void => {
+  #onInboundEnd(): void {
     if (this.#closeReceived || this.#error) return
     if (this.#inboundError) {
       this.#fail(this.#inboundError)
@@ -715,24 +754,26 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     // reader has had every message; close our side too.
     this.#disconnect(null)
     this.#endReadable()
-    this.#outbound.end()
+    this.#output().input.end()
   }
 
-  readonly #onSocketEnd = (): void => {
+  #onSocketEnd(): void {
     // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
     // perhaps) decide what follows, unless there is nothing left to say.
-    if (this.#error || (this.#closeSent && this.#closeReceived)) this.#outbound.end()
+    if (this.#error || (this.#closeSent && this.#closeReceived)) this.#output().input.end()
     // What is still in the pipeline may wait for a reader: bound that wait, as for a CLOSE.
     else this.#armCloseTimer()
+    // A FIN before any byte: the read side ends as it would after frames (1006, no CLOSE).
+    if (this.#awaitingFirst) this.#drainInbound()
   }
 
-  readonly #onSocketError = (error: Error): void => {
+  #onSocketError(error: Error): void {
     // Once the peer's CLOSE is in, it has said all it will: a reset after it
     // (a browser leaving the page) is no failure.
     if (!this.#closeReceived) this.#fail(error)
   }
 
-  readonly #onSocketClose = (): void => {
+  #onSocketClose(): void {
     this.#settle()
   }
 
@@ -746,7 +787,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#disconnect(error)
     const status = (error as { status?: unknown }).status
     // A failed compressor takes nothing more: the CLOSE then goes straight to the encoder.
-    const out = this.#outbound.destroyed ? this.#encoder : this.#outbound
+    const output = this.#output()
+    const out = output.input.destroyed ? output.encoder : output.input
     if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
       this.#closeSent = true
       out.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
@@ -755,7 +797,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.role === 'server' || this.socket.readableEnded) out.end()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
-    if (this.#settled) this.#gate.hold(() => this.destroy(error))
+    if (this.#settled) this.#holdFailure(error)
     else if (this.socket.destroyed) this.#settle()
   }
 
@@ -799,7 +841,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
    */
   #drainInbound(): void {
     this.#unpipeSocket()
-    if (!this.#decoder.writableEnded) this.#decoder.end()
+    this.#inbound().drain()
   }
 
   /**
@@ -831,8 +873,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
         this.#unreadTimer = setTimeout(check, this.#closeTimeout).unref()
         return
       }
-      const unread = this.readableLength + this.#assembler.readableLength +
-        (this.#decoder.readableLength > 0 || (this.#inflate?.readableLength ?? 0) > 0 ? 1 : 0)
+      const unread = this.readableLength + (this.#in?.unread ?? 0)
       const error = new WebSocketError('WS_ERR_UNREAD_MESSAGES', CloseStatus.ABNORMAL,
         `the connection closed with ${unread} message${unread === 1 ? '' : 's'} not read`)
       if (this.#error) error.cause = this.#error
@@ -853,11 +894,11 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   /** Lets go of the socket; the stages inside stay joined, so what they hold can still be read. */
   #detach(): void {
-    this.socket.off('end', this.#onSocketEnd)
-    this.socket.off('error', this.#onSocketError)
-    this.socket.off('close', this.#onSocketClose)
+    this.socket.off('end', WebSocketDuplex.#socketEnd)
+    this.socket.off('error', WebSocketDuplex.#socketError)
+    this.socket.off('close', WebSocketDuplex.#socketClose)
     this.#unpipeSocket()
-    this.#unpipeEncoder()
+    this.#out?.unpipe()
   }
 
   /** TCP is closed: end the read side, or report the failure once buffered messages are read. */
@@ -865,6 +906,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.#settled) return
     this.#settled = true
     this.#heartbeat?.stop()
+    stageSweeper.delete(this)
     this.#clearCloseTimer()
     this.#detach()
     const error =
@@ -879,7 +921,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (error) this.#sending?.abort(error)
     this.#disconnect(error)
     if (error) {
-      this.#gate.hold(() => this.destroy(error))
+      this.#holdFailure(error)
       this.#armUnreadTimer()
       return
     }

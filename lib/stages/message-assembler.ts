@@ -124,6 +124,12 @@ export class MessageAssembler extends Transform {
   }
 
   /** True once a CLOSE frame has been passed on. */
+  /** Between messages with nothing buffered: dropping the assembler now loses nothing. */
+  get idle(): boolean {
+    return this.#opcode === 0 && this.#stream === null && this.#waiting === null && this.#control.length === 0 &&
+      this.writableLength === 0 && this.readableLength === 0
+  }
+
   get closeReceived(): boolean {
     return this.#closed
   }

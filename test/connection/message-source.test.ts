@@ -8,11 +8,7 @@
  * the connection with 1011 after the fragments already sent; a connection
  * that goes stops the source; 1 GiB each way in constant memory.
  */
-import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import path from 'node:path'
-import { promisify } from 'node:util'
-import { Readable, Writable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
@@ -21,12 +17,11 @@ import { connect } from '../../lib/handshake/client'
 import type { AcceptOptions } from '../../lib/handshake/server'
 import type { MessageStream } from '../../lib/stages/message-stream'
 import { clientFrame } from '../helpers/frames'
-import { MiB, STREAMING_RSS_BOUND_MIB } from '../helpers/memory'
+import { gigabyteEachWay } from '../helpers/gigabyte'
+import { MiB } from '../helpers/memory'
 import { serve } from '../helpers/ws-pair'
 import { WireReader, closeCodeOf, rawConnect } from '../helpers/ws-raw'
 import { nextEvent, until } from '../helpers/ws-wait'
-
-const execFileAsync = promisify(execFile)
 
 /** Our server; `onConnection` gets each connection. */
 async function ourServer(t: Test, options: AcceptOptions, onConnection: (ws: WebSocketDuplex) => void) {
@@ -213,76 +208,7 @@ t.test('a WHATWG ReadableStream is a source too', async (t) => {
   t.equal(messages[0], 'from a web stream')
 })
 
-/** The same 1 MiB block, as the peer in test/helpers/stream-peer.cjs makes it. */
-function block(): Buffer {
-  const bytes = Buffer.alloc(MiB)
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13 + 5) & 0xff
-  return bytes
-}
-
-/** Reads a streamed message to its end, hashing it; this process's peak RSS growth meanwhile. */
-async function hashStream(stream: MessageStream, rssBefore: number) {
-  let peak = rssBefore
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
-  const hash = createHash('sha256')
-  let size = 0
-  await pipeline(stream, new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      size += chunk.length
-      hash.update(chunk)
-      callback()
-    },
-  }))
-  clearInterval(sampler)
-  return { size, hash: hash.digest('hex'), growth: (peak - rssBefore) / MiB }
-}
-
-const PEER = path.join(__dirname, '../helpers/stream-peer.cjs')
-const GiB = 1024 * MiB
-
-// Each end measured in its own process: our server here, our client (the built package) in a child.
-t.test('1 GiB server to client, streamed at both ends, each end in constant memory', async (t) => {
-  const same = block()
-  const expected = createHash('sha256')
-  for (let i = 0; i < 1024; i++) expected.update(same)
-  let sent: Promise<unknown> | null = null
-  let rssBefore = 0
-  let peak = 0
-  let sampler: NodeJS.Timeout | undefined
-  const listening = await ourServer(t, { streamMessages: true }, (ws) => {
-    async function* source() {
-      for (let i = 0; i < 1024; i++) yield same
-    }
-    rssBefore = peak = process.memoryUsage().rss
-    sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
-    sent = new Promise((resolve) => ws.write(source(), resolve))
-  })
-  const { stdout } = await execFileAsync(process.execPath, [PEER, 'receive', listening.url, String(GiB)], { timeout: 60_000 })
-  clearInterval(sampler)
-  const peer = JSON.parse(stdout) as { size: number; hash: string; growth: number }
-  t.equal(await sent, undefined, 'the write callback: sent')
-  t.equal(peer.size, GiB, 'every byte')
-  t.equal(peer.hash, expected.digest('hex'), 'the same bytes')
-  const growth = (peak - rssBefore) / MiB
-  t.ok(growth < STREAMING_RSS_BOUND_MIB, `the sending server's RSS grew by ${growth.toFixed(1)} MiB`)
-  t.ok(peer.growth < STREAMING_RSS_BOUND_MIB, `the receiving client's RSS grew by ${peer.growth.toFixed(1)} MiB`)
-})
-
-t.test('1 GiB client to server, streamed at both ends, each end in constant memory', async (t) => {
-  const received: MessageStream[] = []
-  const listening = await ourServer(t, { streamMessages: true, maxMessageSize: MiB }, (ws) => {
-    ws.on('data', (message) => received.push(message as unknown as MessageStream))
-  })
-  const rssBefore = process.memoryUsage().rss
-  const peerRun = execFileAsync(process.execPath, [PEER, 'send', listening.url, String(GiB)], { timeout: 60_000 })
-  await until(() => received.length === 1, 10_000, 'the message stream')
-  const result = await hashStream(received[0], rssBefore)
-  const peer = JSON.parse((await peerRun).stdout) as { size: number; hash: string; growth: number }
-  t.equal(result.size, GiB, 'every byte')
-  t.equal(result.hash, peer.hash, 'the same bytes')
-  t.ok(result.growth < STREAMING_RSS_BOUND_MIB, `the receiving server's RSS grew by ${result.growth.toFixed(1)} MiB`)
-  t.ok(peer.growth < STREAMING_RSS_BOUND_MIB, `the sending client's RSS grew by ${peer.growth.toFixed(1)} MiB`)
-})
+gigabyteEachWay(t, false)
 
 t.test('a message-level proxy in stream mode passes messages through as streams, types kept', async (t) => {
   const { WebSocketServer: WsServer } = await import('ws')

@@ -87,30 +87,56 @@ t.test('with a threshold, messages with a short first frame come whole', async (
  * frame of `total` bytes, masked with the all-zero key (a valid key that leaves the bytes as they
  * are), the same 1 MiB block again and again; prints the SHA-256 of what it sent.
  */
+/**
+ * A raw client in its own process: sends TOTAL bytes as one binary message
+ * in 1 MiB fragments (mask key 0), a PING after every 64th, and prints the
+ * SHA-256 of what it sent and how many PONGs came back.
+ */
 const SENDER = `
 const net = require('node:net'), crypto = require('node:crypto')
 const [port, total] = process.argv.slice(1).map(Number)
 const socket = net.connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n' +
   'Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n'))
+let pongs = 0
+let pending = Buffer.alloc(0)
+function countPongs(data) {
+  pending = Buffer.concat([pending, data])
+  while (pending.length >= 2 && pending.length >= 2 + (pending[1] & 0x7f)) {
+    if ((pending[0] & 0x0f) === 0xa) pongs++
+    pending = pending.subarray(2 + (pending[1] & 0x7f))
+  }
+}
 socket.once('data', async (head) => {
   if (!String(head).startsWith('HTTP/1.1 101')) throw new Error('no 101')
-  const header = Buffer.alloc(14)
-  header[0] = 0x82; header[1] = 0x80 | 127; header.writeBigUInt64BE(BigInt(total), 2)
-  socket.write(header)
+  socket.on('data', countPongs)
   const block = Buffer.alloc(1 << 20)
   for (let i = 0; i < block.length; i++) block[i] = (i * 7 + 3) & 0xff
+  const header = Buffer.alloc(14)
+  header[1] = 0x80 | 127
+  header.writeBigUInt64BE(BigInt(block.length), 2)
+  const ping = Buffer.from([0x89, 0x80, 0, 0, 0, 0])
   const hash = crypto.createHash('sha256')
   for (let sent = 0; sent < total; sent += block.length) {
+    header[0] = (sent === 0 ? 0x02 : 0x00) | (sent + block.length >= total ? 0x80 : 0)
     hash.update(block)
+    socket.write(Buffer.from(header))
     if (!socket.write(block)) await new Promise((resolve) => socket.once('drain', resolve))
+    if ((sent >> 20) % 64 === 63) socket.write(ping)
   }
-  console.log(hash.digest('hex'))
+  // The last PONG may still be on its way: wait for it, or give up after 5 s and report what came.
+  const expected = Math.floor(total / block.length / 64)
+  await new Promise((resolve) => {
+    const check = () => (pongs >= expected ? resolve() : null)
+    socket.on('data', check)
+    check()
+    setTimeout(resolve, 5000).unref()
+  })
+  console.log(hash.digest('hex'), pongs)
   socket.end()
-  socket.resume()
 })
 `
 
-t.test('1 GiB from a peer, in constant memory, every byte hashed', async (t) => {
+t.test('1 GiB from a peer in 1 MiB fragments, in constant memory, every byte hashed, its pings answered', async (t) => {
   const items: unknown[] = []
   const listening = await serve({ streamMessages: true, maxMessageSize: MiB }, (ws) => {
     ws.on('error', () => {})
@@ -137,9 +163,10 @@ t.test('1 GiB from a peer, in constant memory, every byte hashed', async (t) => 
     },
   }))
   clearInterval(sampler)
-  const { stdout } = await sender
+  const [sentHash, pongs] = (await sender).stdout.trim().split(' ')
   t.equal(received, total, 'every byte')
-  t.equal(hash.digest('hex'), stdout.trim(), 'the same bytes as the peer sent')
+  t.equal(hash.digest('hex'), sentHash, 'the same bytes as the peer sent')
+  t.equal(Number(pongs), total / MiB / 64, 'every PING between its fragments answered while it streamed in')
   const growth = (peak - rssBefore) / MiB
   t.ok(growth < STREAMING_RSS_BOUND_MIB, `our RSS grew by ${growth.toFixed(1)} MiB while 1 GiB went through`)
   t.ok(held < 8, `halfway through, the process held ${held.toFixed(1)} MiB more than before (heap and buffers after a full collection)`)

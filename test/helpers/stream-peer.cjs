@@ -1,22 +1,24 @@
 'use strict'
 /**
  * A client of ours in a process of its own, for measuring one end of a large
- * streamed message by itself: `node stream-peer.cjs send|receive URL BYTES`.
- * It connects with the built package (dist/), then either sends BYTES as one
- * message from a generator (the same 1 MiB block again and again) or reads
- * one streamed message to its end; it prints, as JSON, the SHA-256 and size
- * of what it sent or read and its own peak RSS growth in MiB.
+ * streamed message by itself: `node stream-peer.cjs send|receive URL BYTES
+ * [compress]`. It connects with the built package (dist/), offering
+ * permessage-deflate when asked, then either sends BYTES as one message from
+ * a generator (the block of stream-block.cjs again and again) or reads one
+ * streamed message to its end; it prints, as JSON, the SHA-256 and size of
+ * what it sent or read, its own peak RSS growth in MiB and the extensions
+ * the server agreed to.
  */
 const { createHash } = require('node:crypto')
 const path = require('node:path')
 const { connect } = require(path.resolve(__dirname, '../../dist'))
+const { streamBlock, MiB } = require('./stream-block.cjs')
 
-const [mode, url, bytes] = process.argv.slice(2)
+const [mode, url, bytes, compress] = process.argv.slice(2)
 const total = Number(bytes)
-const MiB = 1024 * 1024
 
 async function main() {
-  const ws = await connect(url, { streamMessages: true, maxMessageSize: MiB })
+  const ws = await connect(url, { streamMessages: true, maxMessageSize: MiB, perMessageDeflate: compress === 'compress' })
   ws.on('error', (error) => {
     console.error(error.message)
     process.exit(1)
@@ -27,8 +29,7 @@ async function main() {
   const hash = createHash('sha256')
   let size = 0
   if (mode === 'send') {
-    const block = Buffer.alloc(MiB)
-    for (let i = 0; i < block.length; i++) block[i] = (i * 13 + 5) & 0xff
+    const block = streamBlock()
     async function* source() {
       for (let sent = 0; sent < total; sent += block.length) {
         hash.update(block)
@@ -45,7 +46,8 @@ async function main() {
     }
   }
   clearInterval(sampler)
-  console.log(JSON.stringify({ size, hash: hash.digest('hex'), growth: (peak - rssBefore) / MiB }))
+  const growth = (peak - rssBefore) / MiB
+  console.log(JSON.stringify({ size, hash: hash.digest('hex'), growth, extensions: ws.extensions }))
   ws.close()
 }
 

@@ -1,0 +1,73 @@
+/**
+ * The write side of a connection: Deflate when permessage-deflate was
+ * agreed, then FrameEncoder, whose bytes are piped, corked, into the socket.
+ * A connection builds it for its first message or control frame, so an idle
+ * connection holds none of it. Messages and control frames alike are written
+ * to `input`, so that nothing overtakes what was written before it.
+ */
+import type { Socket } from 'node:net'
+import type { Writable } from 'node:stream'
+import type { Role } from '../protocol/frame'
+import { Deflate } from '../stages/deflate'
+import { FrameEncoder } from '../stages/frame-encoder'
+import type { Compression } from './websocket-duplex'
+import { pipeCorked } from './corked-pipe'
+import { forward } from './forward'
+
+/** What the write side is built from: the connection's options, as validated. */
+export interface OutboundSettings {
+  role: Role
+  fragmentSize?: number
+  compression?: Compression
+}
+
+/** Where the write side's signals go. */
+export interface OutboundHandlers {
+  /** `input` has room again. */
+  drain(): void
+  /** A stage failed. */
+  error(error: Error): void
+}
+
+export class Outbound {
+  readonly encoder: FrameEncoder
+  readonly deflate: Deflate | null
+  /** Where everything we send is written: the encoder, or the compressor in front of it. */
+  readonly input: Writable
+  /** Stops feeding the socket (it is closed, or no longer ours). */
+  readonly unpipe: () => void
+
+  constructor(socket: Socket, settings: OutboundSettings, handlers: OutboundHandlers) {
+    this.encoder = new FrameEncoder({
+      role: settings.role,
+      fragmentSize: settings.fragmentSize,
+      // Counted in messages, whatever their size: the byte-counted buffer is
+      // the duplex's own (writableHighWaterMark), so the encoder queues one.
+      writableHighWaterMark: 2,
+    })
+    this.deflate = settings.compression
+      ? new Deflate({ ...settings.compression, role: settings.role, writableHighWaterMark: 2, readableHighWaterMark: 1 })
+      : null
+    this.input = this.deflate ?? this.encoder
+    this.encoder.on('error', handlers.error)
+    this.deflate?.on('error', handlers.error)
+    this.input.on('drain', handlers.drain)
+    if (this.deflate) forward(this.deflate, this.encoder)
+    // Ending the encoder ends the TCP connection, after the bytes before it.
+    this.unpipe = pipeCorked(this.encoder, socket)
+  }
+
+  /** Messages and bytes not yet handed to the socket. */
+  get buffered(): number {
+    return this.encoder.readableLength
+  }
+
+  /** Nothing queued and no compression context: it can be dropped and built again later. */
+  get idle(): boolean {
+    return this.deflate === null && this.encoder.writableLength === 0 && this.encoder.readableLength === 0
+  }
+
+  destroy(): void {
+    this.deflate?.destroy()
+  }
+}
