@@ -93,6 +93,8 @@ function option(name) {
 const SMOKE = argv.includes('--smoke') || process.env.BENCH_SMOKE === '1'
 const MD_PATH = option('--md')
 const FINDINGS = path.join(__dirname, 'findings.md')
+/** The line after which docs/performance.md is written by hand (bench/hub.js's figures), kept as it is. */
+const HAND_WRITTEN = '<!-- written by hand from here on: npm run bench keeps it -->'
 const JSON_PATH = option('--json')
 const ONLY = (option('--only') ?? process.env.BENCH_ONLY ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim())
 const FILTER = new RegExp(option('--filter') ?? process.env.BENCH_FILTER ?? '')
@@ -1112,7 +1114,10 @@ async function main() {
     return
   }
   if (MD_PATH) {
-    fs.writeFileSync(MD_PATH, markdownReport(m, rendered, results, totalSeconds))
+    // Sections written by hand at the end of the file (from HAND_WRITTEN on) outlive the regeneration.
+    const old = fs.existsSync(MD_PATH) ? fs.readFileSync(MD_PATH, 'utf8') : ''
+    const kept = old.includes(HAND_WRITTEN) ? `\n${old.slice(old.indexOf(HAND_WRITTEN))}` : ''
+    fs.writeFileSync(MD_PATH, markdownReport(m, rendered, results, totalSeconds) + kept)
     console.log(`Wrote ${MD_PATH}.`)
   }
   console.log('OK: every workload completed, every message verified.')

@@ -52,3 +52,18 @@ export {
   type UpgradeRefusal,
   type PathFilter,
 } from './server/websocket-server'
+export {
+  Hub,
+  RedisBroker,
+  type HubOptions,
+  type HubStats,
+  type HubEvents,
+  type BrokerLoss,
+  type SlowConsumerPolicy,
+  type SlowCloseCode,
+  type Broker,
+  type BrokerEvents,
+  type RedisBrokerOptions,
+  type RedisClientLike,
+} from './server/hub'
+export { PreparedMessage } from './protocol/prepared-message'

@@ -13,6 +13,7 @@ import vm from 'node:vm'
 import t, { type Test } from 'tap'
 import { connect } from '../lib/handshake/client'
 import { closedWithin, record, within } from './helpers/ws-wait'
+import { WebSocket as UndiciWebSocket } from 'undici'
 
 const ROOT = path.resolve(__dirname, '..')
 const RUN_TIMEOUT = 20_000
@@ -314,6 +315,38 @@ if (!distBuilt) {
     exitedCleanly(t, run, 'original-api.js')
     const lines = linesOf(run.stdout).filter((line) => line !== '')
     t.strictSame(lines, ['received text: Hi there!', 'end!', 'end!'], "the greeting arrives and both ends see 'end'")
+  })
+
+  t.test('cluster-chat: a browser-style client on worker 1 receives what a client on worker 2 published, through Redis', async (t) => {
+    const run = new NodeProcess(['examples/cluster-chat.js', '0'], { WORKERS: '2' })
+    t.teardown(() => run.stop())
+    const [, port] = await run.waitFor(/^\[primary\] 2 workers share ws:\/\/127\.0\.0\.1:(\d+)\/chat\?room=lobby$/m, 20_000)
+    t.match(run.stdout, /^\[primary\] Redis at redis:\/\/127\.0\.0\.1:\d+ \(started here\)$/m, 'it started its own Redis')
+
+    // Connections are dealt round-robin: open some until both workers hold one (their welcome says which).
+    const onWorker = new Map<string, { socket: UndiciWebSocket; messages: string[] }>()
+    const opened: UndiciWebSocket[] = []
+    t.teardown(() => opened.forEach((socket) => socket.close()))
+    while (onWorker.size < 2 && opened.length < 10) {
+      const socket = new UndiciWebSocket(`ws://127.0.0.1:${port}/chat?room=lobby`)
+      opened.push(socket)
+      const messages: string[] = []
+      socket.onmessage = (event) => messages.push(String(event.data))
+      await within(new Promise((resolve) => (socket.onopen = resolve)), 5000, 'open')
+      await within((async () => { while (messages.length === 0) await new Promise((resolve) => setTimeout(resolve, 5)) })(), 5000, 'welcome')
+      const worker = messages[0].match(/^welcome to lobby, on worker (\d+)$/)?.[1]
+      if (worker && !onWorker.has(worker)) onWorker.set(worker, { socket, messages })
+    }
+    t.same([...onWorker.keys()].sort(), ['1', '2'], 'a client on each worker')
+    const [one, two] = [onWorker.get('1')!, onWorker.get('2')!]
+    two.socket.send('hello from the other process')
+    await within((async () => { while (!one.messages.includes('[worker 2] hello from the other process')) await new Promise((resolve) => setTimeout(resolve, 5)) })(), 10_000, 'the message on worker 1')
+    t.pass('the client on worker 1 has what the client on worker 2 sent')
+
+    run.child.kill('SIGTERM')
+    const stopped = await run.finish()
+    exitedCleanly(t, stopped, 'cluster-chat.js after SIGTERM')
+    hasLinesInOrder(t, stopped.stdout, ['[primary] stopping', '[primary] stopped'], 'it stops its workers and its Redis')
   })
 
   t.test('README: the quick start is `npm install && npm run example`, then `npm test`', async (t) => {

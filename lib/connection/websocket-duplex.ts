@@ -24,6 +24,8 @@ import { channels } from './diagnostics'
 import { DrainGate } from '../stages/drain-gate'
 import { CloseStatus, WebSocketError } from '../protocol/errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from '../protocol/frame'
+import type { Outbound as OutboundItem } from '../stages/frame-encoder'
+import type { DeflateMessage } from '../stages/deflate'
 import type { PerMessageDeflateParams } from '../protocol/permessage-deflate'
 import { Heartbeat, type HeartbeatSetting } from './heartbeat'
 import type { AssembledItem } from '../stages/message-assembler'
@@ -34,6 +36,7 @@ import { validateDuplexOptions } from './options'
 import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
 import { type MessageSource, isMessageSource, sendSource } from './message-source'
 import { MessageStream } from '../stages/message-stream'
+import { PreparedMessage } from '../protocol/prepared-message'
 
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
@@ -204,6 +207,12 @@ type OwnedSocket = Socket & { [kConnection]?: WebSocketDuplex<InboundMessage> }
 const streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined; compress: boolean }>()
 /** Messages written with a compression choice (write-options.ts), until _write() takes them. */
 const compressChoices = new WeakMap<Uint8Array, boolean>()
+/**
+ * Prepared messages, each behind a view of its payload until _write() takes
+ * it: the Writable's buffer counts bytes, so what stands for the message has
+ * the message's size.
+ */
+const preparedMessages = new WeakMap<Uint8Array, PreparedMessage>()
 
 /**
  * `M` is what a message is when read: WebSocketMessage, or InboundMessage
@@ -499,6 +508,11 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
    */
   override write(source: MessageSource, callback?: WriteCallback): boolean
   override write(source: MessageSource, options: WriteOptions, callback?: WriteCallback): boolean
+  /**
+   * A PreparedMessage (one message for many connections) goes out as the
+   * frames it holds, encoded once for all of them; always uncompressed.
+   */
+  override write(message: PreparedMessage, callback?: WriteCallback): boolean
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     let options: WriteOptions | undefined
     if (isWriteOptions(encoding)) {
@@ -506,7 +520,11 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       options = encoding
       encoding = undefined
     }
-    if (isMessageSource(chunk)) {
+    if (chunk instanceof PreparedMessage) {
+      const view = Buffer.from(chunk.payload.buffer, chunk.payload.byteOffset, chunk.payload.byteLength)
+      preparedMessages.set(view, chunk)
+      chunk = view
+    } else if (isMessageSource(chunk)) {
       // Through the Writable's buffer like any message, so order holds: an empty marker stands
       // for the source until _write() takes it (see write-options.ts for why not an object).
       const marker = Buffer.alloc(0)
@@ -538,15 +556,22 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       this.#pendingTaken = false
       return
     }
+    const prepared = typeof chunk === 'string' ? undefined : preparedMessages.get(chunk)
+    if (prepared !== undefined) return this.#send(prepared, prepared.payload, callback)
     if (chunk.length === 0 && typeof chunk !== 'string') {
       const streamed = streamedSources.get(chunk)
       if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, streamed.compress, callback)
     }
     // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
     const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
-    if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
     const compress = !this.#settings.compression || typeof message === 'string' ? undefined : compressChoices.get(message)
-    if (this.#output().input.write(compress === undefined ? message : { data: message, compress })) callback()
+    this.#send(compress === undefined ? message : { data: message, compress }, message, callback)
+  }
+
+  /** Hands one message to the outbound stages; the write's callback waits while they are backed up. */
+  #send(item: OutboundItem | DeflateMessage, message: string | Buffer, callback: WriteCallback): void {
+    if (channels.sent.hasSubscribers) channels.sent.publish({ connection: this, data: message })
+    if (this.#output().input.write(item)) callback()
     else {
       this.#pendingWrite = callback
       this.#pendingTaken = true

@@ -6,7 +6,9 @@
  * be re-encoded: decoder → encoder is a frame-level proxy). On the client
  * side every frame gets a fresh mask key and is masked into a new buffer: the
  * caller's bytes are never touched. Messages longer than `fragmentSize` go out
- * as several frames.
+ * as several frames. A PreparedMessage (one broadcast to many connections)
+ * arrives already framed: on the server side its shared frame bytes are
+ * pushed as they are.
  *
  * Frame objects are checked before a byte of them is pushed: an opcode that
  * does not fit its four bits, a reserved opcode, or slices that do not add up
@@ -28,6 +30,7 @@ import {
 import { Transform } from './streams'
 import { applyMask, nextMaskKey } from '../protocol/mask'
 import { isText } from '../protocol/text-bytes'
+import { PreparedMessage } from '../protocol/prepared-message'
 
 export interface FrameEncoderOptions {
   /** 'server' (the default) sends unmasked frames; 'client' masks every frame. */
@@ -50,7 +53,7 @@ export interface FrameEncoderOptions {
 /** Up to this size header and payload are copied into one buffer; above it they leave as two chunks of one corked writev. */
 const COPY_LIMIT = 2 * 1024
 
-export type Outbound = string | Uint8Array | OutboundFrame
+export type Outbound = string | Uint8Array | OutboundFrame | PreparedMessage
 
 /** From this many UTF-16 units, text is first tried as one byte per unit. */
 const ENCODE_INTO_MIN = 1024
@@ -91,10 +94,12 @@ export class FrameEncoder extends Transform {
 
   override _transform(item: Outbound, _encoding: string, callback: TransformCallback): void {
     // A message written between the slices of a frame would land inside that frame's payload.
-    if ((typeof item === 'string' || item instanceof Uint8Array) && this.#sliceRemaining !== -1) {
+    const message = typeof item === 'string' || item instanceof Uint8Array || item instanceof PreparedMessage
+    if (message && this.#sliceRemaining !== -1) {
       return callback(this.#unfinished())
     }
     if (typeof item === 'string') this.#text(item)
+    else if (item instanceof PreparedMessage) this.#prepared(item)
     else if (item instanceof Uint8Array) this.#message(isText(item) ? Opcode.TEXT : Opcode.BINARY, toBuffer(item))
     else if (item !== null && typeof item === 'object' && typeof item.opcode === 'number') {
       const problem = this.#frameObject(item)
@@ -103,6 +108,12 @@ export class FrameEncoder extends Transform {
       return callback(new TypeError('a FrameEncoder takes strings, Uint8Arrays or frame objects'))
     }
     callback()
+  }
+
+  #prepared(message: PreparedMessage): void {
+    // A client masks each frame with a key of its own: nothing to share.
+    if (this.#masked) return this.#message(message.opcode, message.payload)
+    for (const frame of message.frames(this.#fragmentSize)) this.push(frame)
   }
 
   #text(text: string): void {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { FrameDecoder } from '../../lib/stages/frame-decoder'
 import { FrameEncoder, type FrameEncoderOptions } from '../../lib/stages/frame-encoder'
 import type { FrameSlice } from '../../lib/protocol/frame'
+import { PreparedMessage } from '../../lib/protocol/prepared-message'
 import { hex, run } from '../helpers/frames'
 
 const encode = async (items: unknown[], options: FrameEncoderOptions = {}) => {
@@ -190,4 +191,22 @@ t.test('long text, ASCII or not, is framed with its exact UTF-8 length in both r
     t.same(frames.map((f) => f.length), texts.map((x) => Buffer.byteLength(x)), `${role}: declared lengths`)
     t.same(frames.map((f) => f.payload.toString()), texts.map((x) => Buffer.from(x).toString()), `${role}: payloads`)
   }
+})
+
+t.test("a PreparedMessage goes out as its shared frames on the server side, masked afresh on the client's", async (t) => {
+  const message = new PreparedMessage('Hello')
+  t.same(await encode([message, message]), hex('810548656c6c6f810548656c6c6f'))
+  const encoder = new FrameEncoder()
+  const pushed: Buffer[] = []
+  encoder.on('data', (chunk: Buffer) => pushed.push(chunk))
+  encoder.end(message)
+  await new Promise((resolve) => encoder.on('end', resolve))
+  t.equal(pushed[0], message.frames()[0], 'the very buffer the message holds, not a copy')
+
+  const masked = await encode([message, new PreparedMessage(Buffer.from([1, 2]))], { role: 'client' })
+  const frames = await decodeAs(masked, 'server')
+  t.same(frames.map((f) => [f.opcode, f.masked, f.payload.toString('hex')]), [[1, true, '48656c6c6f'], [2, true, '0102']])
+  t.same(message.payload.toString(), 'Hello', 'its payload is not masked in place')
+  const split = await decodeAs(await encode([new PreparedMessage('abcdef')], { fragmentSize: 4 }), 'client')
+  t.same(split.map((f) => [f.opcode, f.fin, f.payload.toString()]), [[1, false, 'abcd'], [0, true, 'ef']], 'fragmentSize applies to it too')
 })
