@@ -4,13 +4,13 @@
  * produced while handling one read (a burst of echoes, header and payload of
  * one large frame) leave in a single writev instead of a syscall each.
  */
-import type { Socket } from 'node:net'
+import type { Carrier } from './transport'
 import type { Readable } from 'node:stream'
 
 /** Bytes the socket may hold queued before the encoder is paused. */
 const MAX_QUEUED = 256 * 1024
 
-export function pipeCorked(source: Readable, socket: Socket): () => void {
+export function pipeCorked(source: Readable, socket: Carrier): () => void {
   let corked = false
   const uncork = () => {
     corked = false

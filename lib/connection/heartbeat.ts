@@ -9,7 +9,7 @@
  * round in which our own reader holds the socket paused proves nothing
  * either way, so it is not held against the peer.
  */
-import type { Socket } from 'node:net'
+import type { Carrier, Transport } from './transport'
 import { MAX_TIMER_DELAY } from '../protocol/limits'
 
 export interface HeartbeatOptions {
@@ -42,21 +42,23 @@ export function heartbeatTimes(setting: HeartbeatSetting): Required<HeartbeatOpt
 }
 
 export class Heartbeat {
-  readonly #socket: Socket
+  readonly #socket: Carrier
+  readonly #transport: Transport
   readonly #interval: number
   readonly #timeout: number
   readonly #ping: () => void
   readonly #dead: () => void
   #timer: NodeJS.Timeout | null = null
-  /** socket.bytesRead when the last ping went out; -1 while not waiting. */
+  /** Bytes read when the last ping went out; -1 while not waiting. */
   #readAtPing = -1
   #answered = false
 
-  constructor(socket: Socket, setting: HeartbeatSetting, ping: () => void, dead: () => void) {
+  constructor(socket: Carrier, transport: Transport, setting: HeartbeatSetting, ping: () => void, dead: () => void) {
     const { interval, timeout } = heartbeatTimes(setting)
     this.#interval = interval
     this.#timeout = timeout
     this.#socket = socket
+    this.#transport = transport
     this.#ping = ping
     this.#dead = dead
     this.#arm(this.#interval)
@@ -81,7 +83,7 @@ export class Heartbeat {
   readonly #tick = (): void => {
     this.#timer = null
     const waiting = this.#readAtPing !== -1
-    const heardFrom = this.#answered || this.#socket.bytesRead !== this.#readAtPing
+    const heardFrom = this.#answered || this.#transport.bytesRead(this.#socket) !== this.#readAtPing
     if (waiting && !heardFrom && !this.#socket.isPaused()) {
       this.#readAtPing = -1
       this.#dead()
@@ -94,7 +96,7 @@ export class Heartbeat {
       return
     }
     this.#answered = false
-    this.#readAtPing = this.#socket.bytesRead
+    this.#readAtPing = this.#transport.bytesRead(this.#socket)
     this.#ping()
     this.#arm(this.#timeout)
   }

@@ -5,7 +5,7 @@
  * connection holds none of it. Messages and control frames alike are written
  * to `input`, so that nothing overtakes what was written before it.
  */
-import type { Socket } from 'node:net'
+import type { Carrier } from './transport'
 import type { Writable } from 'node:stream'
 import type { Role } from '../protocol/frame'
 import { Deflate } from '../stages/deflate'
@@ -37,7 +37,7 @@ export class Outbound {
   /** Stops feeding the socket (it is closed, or no longer ours). */
   readonly unpipe: () => void
 
-  constructor(socket: Socket, settings: OutboundSettings, handlers: OutboundHandlers) {
+  constructor(socket: Carrier, settings: OutboundSettings, handlers: OutboundHandlers) {
     this.encoder = new FrameEncoder({
       role: settings.role,
       fragmentSize: settings.fragmentSize,

@@ -12,7 +12,6 @@
  * read past it. 'finish' waits for the TCP connection to close; a protocol
  * error is emitted after the messages that arrived before it have been read.
  */
-import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { Duplex } from '../stages/streams'
 import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
@@ -20,6 +19,8 @@ import { ControlFrame } from '../protocol/control-frame'
 import { forward } from './forward'
 import { PipedSources } from './proxy-close'
 import { stageSweeper } from './stage-sweeper'
+import { type Carrier, type Transport, transportOf } from './transport'
+import type { Socket } from 'node:net'
 import { channels } from './diagnostics'
 import { DrainGate } from '../stages/drain-gate'
 import { CloseStatus, WebSocketError } from '../protocol/errors'
@@ -172,7 +173,7 @@ type WriteCallback = (error?: Error | null) => void
 type MessageIterator<M> = AsyncIterableIterator<M> & ReturnType<Readable[typeof Symbol.asyncIterator]>
 
 // Typed events, end() and reading, merged into the class below.
-export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage> {
+export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C extends Carrier = Socket> {
   on<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
   once<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
@@ -200,7 +201,7 @@ const NORMAL_CLOSE = encodeClosePayload(CloseStatus.NORMAL)
 
 /** The connection a socket belongs to, for the socket listeners every connection shares. */
 const kConnection = Symbol('watershed.connection')
-type OwnedSocket = Socket & { [kConnection]?: WebSocketDuplex<InboundMessage> }
+type OwnedSocket = Carrier & { [kConnection]?: WebSocketDuplex<InboundMessage, Carrier> }
 
 // Shared by every connection (their keys are each write's own object), so that none carries maps of its own.
 /** Sources written as messages, each behind its empty marker until _write() takes it. */
@@ -216,10 +217,12 @@ const preparedMessages = new WeakMap<Uint8Array, PreparedMessage>()
 
 /**
  * `M` is what a message is when read: WebSocketMessage, or InboundMessage
- * for a connection in stream mode (connect() and accept() say which).
+ * for a connection in stream mode (connect() and accept() say which). `C`
+ * is what carries the bytes: a socket, or an HTTP/2 stream (RFC 8441).
  */
-export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extends Duplex {
-  readonly socket: Socket
+export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C extends Carrier = Socket> extends Duplex {
+  /** What carries the bytes: a TCP or TLS socket, or an HTTP/2 stream (transport.ts). */
+  readonly socket: C
   readonly role: Role
   readonly protocol: string | null
   /** The extensions in use, as the 101 response named them ('' for none), like WHATWG's `extensions`. */
@@ -227,6 +230,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   /** What the stages are built from, when they are needed. */
   readonly #settings: ConnectionSettings
+  /** What differs between the carriers (who ends first, reset, byte counts). */
+  readonly #transport: Transport
   /** The read side's stages, built when the first byte arrives (inbound.ts). */
   #in: Inbound | null = null
   /** The write side's stages, built for the first frame we send (outbound.ts). */
@@ -239,9 +244,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #drained = false
   /** Until the caller has had a turn, the read side delivers nothing. */
   #held = true
-  /** The socket's byte counts at the last sweep (stage-sweeper.ts): unchanged means quiet. */
-  #sweptRead = -1
-  #sweptWritten = -1
+  /** The bytes moved either way at the last sweep (stage-sweeper.ts): unchanged means quiet. */
+  #swept = -1
   /** The streamed message being sent, stopped if the connection fails or closes. */
   #sending: AbortController | null = null
   /** Holds a failure until the messages before it are read; made when there is one to hold. */
@@ -278,7 +282,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   #reads = 0
   #unreadTimer: NodeJS.Timeout | null = null
 
-  constructor(socket: Socket, options: WebSocketDuplexOptions = {}) {
+  constructor(socket: C, options: WebSocketDuplexOptions = {}) {
     validateDuplexOptions(options)
     super({
       readableObjectMode: true,
@@ -290,6 +294,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       writableHighWaterMark: options.writableHighWaterMark ?? 16 * 1024,
     })
     this.socket = socket
+    this.#transport = transportOf(socket)
     this.role = options.role ?? 'server'
     this.protocol = options.protocol ?? null
     this.extensions = options.extensions ?? ''
@@ -300,11 +305,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     socket.on('error', WebSocketDuplex.#socketError)
     socket.on('close', WebSocketDuplex.#socketClose)
 
-    socket.setNoDelay(true)
-    socket.setTimeout(0)
-    // The peer's FIN must not close our side before the frames ahead of it
-    // (a CLOSE, perhaps) have been read: the duplex ends TCP itself.
-    socket.allowHalfOpen = true
+    this.#transport.prepare(socket)
     // Held until the caller has had a turn: frames that came with the
     // handshake must not fire events before `await connect()` returns.
     setImmediate(() => {
@@ -324,7 +325,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     }
     this.#heartbeat = options.heartbeat === undefined
       ? null
-      : new Heartbeat(socket, options.heartbeat, () => this.#heartbeatPing(), () => this.#heartbeatDead())
+      : new Heartbeat(socket, this.#transport, options.heartbeat, () => this.#heartbeatPing(), () => this.#heartbeatDead())
     if (socket.destroyed) process.nextTick(() => this.#onSocketClose())
     if (channels.open.hasSubscribers) channels.open.publish({ connection: this })
   }
@@ -384,11 +385,9 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
 
   /** A sweep's visit: a connection quiet since the last one gives back the stages it can. True once it holds none. */
   #sweep(): boolean {
-    const read = this.socket.bytesRead
-    const written = this.socket.bytesWritten
-    const quiet = read === this.#sweptRead && written === this.#sweptWritten
-    this.#sweptRead = read
-    this.#sweptWritten = written
+    const moved = this.#transport.bytesMoved(this.socket)
+    const quiet = moved === this.#swept
+    this.#swept = moved
     if (quiet) {
       this.#releaseInbound()
       this.#releaseOutbound()
@@ -632,7 +631,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     // Without an error here, so the assembler reports none; a message stream gets the abnormal closure.
     this.#in?.destroy()
     this.#out?.destroy()
-    if (!this.socket.destroyed) this.socket.destroy()
+    if (!this.socket.destroyed) this.#transport.reset(this.socket)
     // A held callback is called now: as a success if the encoder had taken
     // the message (like every other), with an error if it never did.
     const pending = this.#pendingWrite
@@ -663,8 +662,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   /** After each half of the closing handshake: close TCP, or wait for the peer. */
   #afterCloseStep(): void {
     if (this.#closeSent && this.#closeReceived) {
-      // The server closes TCP first (section 7.1.1); the client waits for it.
-      if (this.role === 'server' || this.socket.readableEnded) this.#output().input.end()
+      // On TCP the server closes first (section 7.1.1) and the client waits for it (transport.ts).
+      if (this.#transport.endsFirst(this.socket, this.role)) this.#output().input.end()
     }
     this.#armCloseTimer()
   }
@@ -714,7 +713,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   /** No sign of life: nobody is there to read a CLOSE, so the TCP connection is dropped (1006). */
   #heartbeatDead(): void {
     this.#fail(new WebSocketError('WS_ERR_HEARTBEAT_TIMEOUT', CloseStatus.ABNORMAL, 'no answer to the heartbeat ping in time'))
-    this.socket.destroy()
+    this.#transport.reset(this.socket)
   }
 
   #onOutboundDrain(): void {
@@ -782,8 +781,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       this.#closeSent = true
       out.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
     }
-    // The server closes TCP at once; a client waits for the server to (section 7.1.1).
-    if (this.role === 'server' || this.socket.readableEnded) out.end()
+    // On TCP the server closes at once and a client waits for it (section 7.1.1; transport.ts).
+    if (this.#transport.endsFirst(this.socket, this.role)) out.end()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
     if (this.#settled) this.#holdFailure(error)
@@ -818,7 +817,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
       // what the pipeline already holds still reaches the reader.
       this.#disconnect(null)
       this.#drainInbound()
-      this.socket.destroy()
+      this.#transport.reset(this.socket)
     }
     this.#closeTimer = setTimeout(expire, this.#settings.closeTimeout).unref()
   }

@@ -5,18 +5,21 @@
  */
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2'
+import type { Carrier } from '../connection/transport'
+import { connectHttp2 } from './h2-client'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from '../protocol/errors'
-import { acceptDeflateResponse, deflateOffer } from './extensions'
+import { type Agreement, checkAgreement, offerHeaders, offeredProtocols } from './agreement'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
-import { hasToken, isToken, parseTokenList } from './header-tokens'
+import { hasToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
 import { upgradeRequestOn } from './upgrade-requests'
-import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import { type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
@@ -45,20 +48,21 @@ export interface ConnectOptions extends ClientUpgradeOptions {
   maxResponseHeaderSize?: number
   /** Aborts the handshake. */
   signal?: AbortSignal
-  /** Further options for http.request / https.request (TLS settings, agent, localAddress...). */
+  /**
+   * Further options for http.request / https.request (TLS settings, agent,
+   * localAddress...), or for http2.connect() when `http2` is `true`.
+   */
   requestOptions?: https.RequestOptions
-}
-
-const HANDSHAKE_HEADERS = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version']
-
-function offeredProtocols(protocols: string | readonly string[] | undefined): string[] {
-  const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols]
-  const seen = new Set<string>()
-  for (const name of list) {
-    if (!isToken(name) || seen.has(name)) throw new SyntaxError(`invalid or repeated subprotocol ${JSON.stringify(name)}`)
-    seen.add(name)
-  }
-  return list
+  /**
+   * WebSocket over HTTP/2 (RFC 8441): `true` opens an HTTP/2 session for
+   * this WebSocket (closed with it); a ClientHttp2Session is shared (the
+   * WebSocket is one stream on it, and the session stays the caller's).
+   * Fails with WS_ERR_HTTP2_UNSUPPORTED when the server does not take
+   * WebSockets over HTTP/2. Default: HTTP/1.1.
+   */
+  http2?: boolean | ClientHttp2Session
+  /** With `http2`: connect over HTTP/1.1 instead of failing with WS_ERR_HTTP2_UNSUPPORTED. Default false. */
+  http2Fallback?: boolean
 }
 
 export function clientFromUpgrade(
@@ -144,7 +148,7 @@ function checkResponse(
   offeredExtensions: string | undefined,
   maxHeaders = DEFAULT_MAX_RESPONSE_HEADERS,
   deflateSetting?: boolean | PerMessageDeflateOptions,
-): { protocol: string | null; compression: Compression | undefined; extensions: string } {
+): Agreement {
   // Node keeps at most maxHeadersCount fields (the request asks for one more
   // than the limit, so that going over shows); for a response handed to
   // clientFromUpgrade, all of them.
@@ -163,53 +167,50 @@ function checkResponse(
   if (res.headers['sec-websocket-accept'] !== acceptKey(key)) {
     throw new HandshakeError('WS_ERR_HANDSHAKE', 'response Sec-WebSocket-Accept does not match the key sent')
   }
-  const chosen = res.headers['sec-websocket-protocol']
-  if (chosen !== undefined) {
-    if (!isToken(chosen)) throw new HandshakeError('WS_ERR_HANDSHAKE', 'invalid Sec-WebSocket-Protocol in the response')
-    if (offered !== undefined && !offeredProtocols(offered).includes(chosen)) {
-      throw new HandshakeError('WS_ERR_HANDSHAKE', `server chose subprotocol ${JSON.stringify(chosen)}, which was not offered`)
-    }
-  }
-  // An extension or parameter that was not offered fails the connection (RFC 6455 section 4.1).
-  const agreed = acceptDeflateResponse(res.headers['sec-websocket-extensions'], offeredExtensions)
-  if (agreed === null) return { protocol: chosen ?? null, compression: undefined, extensions: '' }
-  const { level, memLevel, threshold } = typeof deflateSetting === 'object' ? deflateSetting : ({} as PerMessageDeflateOptions)
-  const answer = res.headers['sec-websocket-extensions']
-  return { protocol: chosen ?? null, compression: { ...agreed, level, memLevel, threshold }, extensions: String(answer ?? '') }
+  return checkAgreement(res.headers, offered, offeredExtensions, deflateSetting)
 }
 
+/** Options that ask for HTTP/2, for the overloads that then type the carrier as an HTTP/2 stream. */
+export interface OverHttp2 {
+  http2: true | ClientHttp2Session
+}
+
+export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & { http2Fallback?: false } & { raw: true }): Promise<ClientHttp2Stream>
+export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & { http2Fallback?: false } & StreamMode): Promise<WebSocketDuplex<InboundMessage, ClientHttp2Stream>>
+export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & { http2Fallback?: false }): Promise<WebSocketDuplex<string | Buffer, ClientHttp2Stream>>
+export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & StreamMode): Promise<WebSocketDuplex<InboundMessage, Carrier>>
+export function connect(url: string | URL, options: ConnectOptions & OverHttp2): Promise<WebSocketDuplex<string | Buffer, Carrier>>
 export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
 export function connect(url: string | URL, options: ConnectOptions & StreamMode): Promise<WebSocketDuplex<InboundMessage>>
 export function connect(url: string | URL, options?: ConnectOptions): Promise<WebSocketDuplex>
 /**
  * Public: opens a WebSocket connection to a ws:// or wss:// URL and resolves
- * once the handshake has been checked.
+ * once the handshake has been checked; with `http2`, as a stream of an
+ * HTTP/2 session.
  */
-export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex | Socket> {
+export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex<InboundMessage, Carrier> | Carrier> {
+  validateClientOptions(options)
+  const target = new URL(url)
+  const secure = target.protocol === 'wss:' || target.protocol === 'https:'
+  if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
+    throw new SyntaxError(`unsupported URL scheme ${target.protocol}: expected ws: or wss:`)
+  }
+  if (!options.http2) return connectHttp1(target, secure, options)
+  try {
+    return await connectHttp2(target, secure, options as ConnectOptions & OverHttp2)
+  } catch (error) {
+    if (!options.http2Fallback || (error as HandshakeError).code !== 'WS_ERR_HTTP2_UNSUPPORTED') throw error
+    return connectHttp1(target, secure, options)
+  }
+}
+
+/** The opening handshake over HTTP/1.1: an upgrade request, and its 101 checked. */
+function connectHttp1(target: URL, secure: boolean, options: ConnectOptions): Promise<WebSocketDuplex | Socket> {
   return new Promise((resolve, reject) => {
-    validateClientOptions(options)
-    const target = new URL(url)
-    const secure = target.protocol === 'wss:' || target.protocol === 'https:'
-    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
-      throw new SyntaxError(`unsupported URL scheme ${target.protocol}: expected ws: or wss:`)
-    }
     const protocols = offeredProtocols(options.protocols)
     const key = generateKey()
-    const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(options.headers ?? {})) {
-      if (!HANDSHAKE_HEADERS.includes(name.toLowerCase())) headers[name] = value
-    }
-    Object.assign(headers, {
-      Connection: 'Upgrade',
-      Upgrade: 'websocket',
-      'Sec-WebSocket-Key': key,
-      'Sec-WebSocket-Version': '13',
-    })
-    if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
-    if (options.perMessageDeflate) {
-      headers['Sec-WebSocket-Extensions'] = deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
-    }
-    const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
+    const { headers, offeredExtensions } = offerHeaders(options, protocols)
+    Object.assign(headers, { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key })
     const signal = options.signal
     signal?.throwIfAborted()
 

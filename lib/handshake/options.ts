@@ -59,4 +59,9 @@ export function validateClientOptions(options: ConnectOptions): void {
     throw new TypeError('signal must be an AbortSignal')
   }
   if (bag.requestOptions !== undefined) object(bag.requestOptions, 'requestOptions')
+  // A session is judged by what it can do: open streams.
+  if (bag.http2 !== undefined && typeof bag.http2 !== 'boolean' && typeof (bag.http2 as { request?: unknown })?.request !== 'function') {
+    throw new TypeError('http2 must be a boolean or an HTTP/2 client session')
+  }
+  boolean(bag, 'http2Fallback')
 }

@@ -4,6 +4,7 @@
  * that refuses us decides how much it sends and how fast.
  */
 import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
 
 /** Most bytes of a refusal's body kept. */
 export const REFUSAL_BODY_LIMIT = 4 * 1024
@@ -14,7 +15,7 @@ export const REFUSAL_BODY_LIMIT = 4 * 1024
  * after `ms`, whichever comes first. It never rejects. What is left unread
  * is the caller's to discard, by destroying the request.
  */
-export function readBodyStart(res: IncomingMessage, limit: number, ms: number): Promise<Buffer> {
+export function readBodyStart(res: Readable, limit: number, ms: number): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let length = 0

@@ -14,9 +14,13 @@ import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateOffer, parseExtensions } from './extensions'
 import type { Socket } from 'node:net'
+import type { Http2ServerRequest, IncomingHttpHeaders } from 'node:http2'
+
+/** The request a WebSocket arrived with: an HTTP/1.1 upgrade, or an HTTP/2 extended CONNECT (RFC 8441). */
+export type WebSocketRequest = IncomingMessage | Http2ServerRequest
 
 /** Picks one of the subprotocols the client offered, or none. */
-export type ProtocolSelector = (offered: readonly string[], req: IncomingMessage) => string | null | undefined
+export type ProtocolSelector = (offered: readonly string[], req: WebSocketRequest) => string | null | undefined
 
 export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
@@ -57,8 +61,18 @@ export function validateUpgradeRequest(req: IncomingMessage): UpgradeRequest {
   if (!hasToken(req.headers.connection, 'upgrade')) {
     throw new HandshakeError('WS_ERR_HANDSHAKE', 'missing or invalid Connection header: expected "Upgrade"')
   }
-  const version = req.headers['sec-websocket-version']
-  if (version === undefined || version.trim() !== '13') {
+  checkVersion(req.headers)
+  const key = req.headers['sec-websocket-key']
+  if (typeof key !== 'string' || !isValidKey(key.trim())) {
+    throw new HandshakeError('WS_ERR_HANDSHAKE', 'missing or invalid Sec-WebSocket-Key: expected base64 of 16 bytes')
+  }
+  return { key: key.trim(), protocols: offeredProtocols(req.headers) }
+}
+
+/** Sec-WebSocket-Version must be 13; otherwise 426 with the version spoken (section 4.2.2). */
+export function checkVersion(headers: IncomingHttpHeaders): void {
+  const version = headers['sec-websocket-version']
+  if (typeof version !== 'string' || version.trim() !== '13') {
     throw new HandshakeError(
       'WS_ERR_UNSUPPORTED_VERSION',
       `unsupported Sec-WebSocket-Version ${JSON.stringify(version ?? null)}: only 13 is spoken`,
@@ -66,24 +80,26 @@ export function validateUpgradeRequest(req: IncomingMessage): UpgradeRequest {
       { 'Sec-WebSocket-Version': '13' },
     )
   }
-  const key = req.headers['sec-websocket-key']
-  if (typeof key !== 'string' || !isValidKey(key.trim())) {
-    throw new HandshakeError('WS_ERR_HANDSHAKE', 'missing or invalid Sec-WebSocket-Key: expected base64 of 16 bytes')
-  }
-  const offered = req.headers['sec-websocket-protocol']
-  const protocols = offered === undefined ? [] : parseTokenList(offered)
-  if (protocols === null) throw new HandshakeError('WS_ERR_HANDSHAKE', 'invalid Sec-WebSocket-Protocol header')
-  return { key: key.trim(), protocols }
 }
 
-function selectProtocol(
+/** The subprotocols a request offers, in its order. */
+export function offeredProtocols(headers: IncomingHttpHeaders): string[] {
+  const offered = headers['sec-websocket-protocol']
+  const protocols = offered === undefined ? [] : parseTokenList(offered)
+  if (protocols === null) throw new HandshakeError('WS_ERR_HANDSHAKE', 'invalid Sec-WebSocket-Protocol header')
+  return protocols
+}
+
+/** The subprotocol chosen from what the client offered, or null. */
+export function selectProtocol(
   offered: readonly string[],
   supported: AcceptOptions['protocols'],
-  req: IncomingMessage,
+  req: WebSocketRequest | (() => WebSocketRequest),
 ): string | null {
   if (offered.length === 0 || supported === undefined) return null
   if (typeof supported === 'function') {
-    const chosen = supported(offered, req)
+    // The request may be made only when a selector asks for it (HTTP/2 has none of its own).
+    const chosen = supported(offered, typeof req === 'function' ? req() : req)
     if (chosen === null || chosen === undefined) return null
     if (!offered.includes(chosen)) throw new Error(`protocol selector chose "${chosen}", which the client did not offer`)
     return chosen
@@ -92,13 +108,13 @@ function selectProtocol(
 }
 
 /** The answer to the client's permessage-deflate offers, and the settings that follow from it; none when off or declined. */
-function negotiateCompression(
-  req: IncomingMessage,
+export function negotiateCompression(
+  headers: IncomingHttpHeaders,
   setting: AcceptOptions['perMessageDeflate'],
 ): { response: string; settings: Compression } | undefined {
   if (!setting) return undefined
   const options = setting === true ? {} : setting
-  const offers = parseExtensions(req.headers['sec-websocket-extensions'])
+  const offers = parseExtensions(headers['sec-websocket-extensions'])
   if (offers === null) throw new HandshakeError('WS_ERR_INVALID_EXTENSION', 'invalid Sec-WebSocket-Extensions header')
   const accepted = acceptDeflateOffer(offers, options)
   if (accepted === null) return undefined
@@ -147,7 +163,7 @@ export function accept(
     `Sec-WebSocket-Accept: ${acceptKey(upgrade.key)}\r\n`
   if (protocol !== null) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`
   // A byte-level proxy passes frames on as they are: it negotiates nothing it would have to undo.
-  const compression = options.raw ? undefined : negotiateCompression(req, options.perMessageDeflate)
+  const compression = options.raw ? undefined : negotiateCompression(req.headers, options.perMessageDeflate)
   if (compression) response += `Sec-WebSocket-Extensions: ${compression.response}\r\n`
   if (options.headers) response += headerLines(options.headers)
   socket.write(response + '\r\n')
@@ -157,8 +173,13 @@ export function accept(
     if (head.length > 0) tcp.unshift(head)
     return tcp
   }
+  return new WebSocketDuplex(tcp, { ...connectionOptions(options), role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response })
+}
+
+/** The connection's own options among accept()'s. */
+export function connectionOptions(options: AcceptOptions): WebSocketDuplexOptions {
   const { protocols: _protocols, raw: _raw, headers: _headers, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response })
+  return duplexOptions
 }
 
 /**

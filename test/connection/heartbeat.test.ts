@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { connect } from '../../lib/handshake/client'
 import { Opcode } from '../../lib/protocol/frame'
 import { Heartbeat } from '../../lib/connection/heartbeat'
+import { tcp } from '../../lib/connection/transport'
 import { clientFrame } from '../helpers/frames'
 import { pair, serve } from '../helpers/ws-pair'
 import { rawConnect, rawServe, WireReader } from '../helpers/ws-raw'
@@ -29,7 +30,7 @@ async function heartbeatServer(t: Test) {
 t.test('settings that cannot work are refused at once', async (t) => {
   const socket = { bytesRead: 0, isPaused: () => false } as unknown as Socket
   for (const bad of [0, -5, Number.NaN, Infinity, { interval: 100, timeout: 0 }]) {
-    t.throws(() => new Heartbeat(socket, bad, () => {}, () => {}), RangeError, `heartbeat ${JSON.stringify(bad)}`)
+    t.throws(() => new Heartbeat(socket, tcp, bad, () => {}, () => {}), RangeError, `heartbeat ${JSON.stringify(bad)}`)
   }
 })
 
