@@ -112,11 +112,14 @@ function settingsReceived(session: ClientHttp2Session): Promise<void> {
     if (session.remoteSettings.enableConnectProtocol) return resolve()
     const onClose = () => reject(unsupported('the HTTP/2 session closed before the server\'s SETTINGS arrived'))
     session.once('close', onClose)
-    session.ping((error) => {
+    const ping = () => session.ping((error) => {
       session.off('close', onClose)
       if (error) reject(unsupported('no HTTP/2 SETTINGS from the server', error))
       else resolve()
     })
+    // A ping sent while the connection is still being made is cancelled.
+    if (session.connecting) session.once('connect', ping)
+    else ping()
   })
 }
 

@@ -1,18 +1,24 @@
 /**
- * The common server case without plumbing: attach to an existing http or
- * https server, take upgrades for some paths, let a hook authenticate or
- * refuse them with a real HTTP answer, and hand out a WebSocketDuplex per
- * connection.
+ * The common server case without plumbing: attach to an existing http,
+ * https or HTTP/2 server, take upgrades (and, over HTTP/2, extended
+ * CONNECTs: RFC 8441) for some paths, let a hook authenticate or refuse
+ * them with a real HTTP answer, and hand out a WebSocketDuplex per
+ * connection, whichever transport it came by.
  */
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
+import type { Socket } from 'node:net'
 import type { Server as HttpsServer } from 'node:https'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { CloseStatus, HandshakeError } from '../protocol/errors'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from '../protocol/limits'
 import { validateServerOptions } from './options'
-import { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions } from '../handshake/server'
+import { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions, type WebSocketRequest } from '../handshake/server'
+import { acceptHttp2, http2Request, rejectHttp2, validateExtendedConnect } from '../handshake/h2-server'
 import type { WebSocketDuplex } from '../connection/websocket-duplex'
+import type { Carrier } from '../connection/transport'
+import { Http2Dispatcher, isHttp2Server } from './h2-dispatch'
 
 /** How a verify hook refuses an upgrade: the HTTP status, and optionally a body and headers. */
 export interface UpgradeRefusal {
@@ -24,25 +30,39 @@ export interface UpgradeRefusal {
 /** `true` or nothing accepts; `false` answers 403; a refusal answers what it says. */
 export type VerifyResult = boolean | undefined | void | UpgradeRefusal
 
-export type VerifyUpgrade = (req: IncomingMessage) => VerifyResult | Promise<VerifyResult>
+export type VerifyUpgrade<R extends WebSocketRequest = IncomingMessage> = (req: R) => VerifyResult | Promise<VerifyResult>
 
-export type PathFilter = string | readonly string[] | ((pathname: string, req: IncomingMessage) => boolean)
+export type PathFilter<R extends WebSocketRequest = IncomingMessage> = string | readonly string[] | ((pathname: string, req: R) => boolean)
 
-export interface WebSocketServerOptions extends Omit<AcceptOptions, 'raw'> {
-  /** The http or https server to take upgrades from. Without it, call handleUpgrade() yourself. */
-  server?: HttpServer | HttpsServer
+/** The servers a WebSocketServer attaches to. */
+export type AnyServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer
+type Http2Servers = Http2Server | Http2SecureServer
+/** What carries a server's connections: sockets, or (HTTP/2, perhaps with allowHTTP1) sockets and streams. */
+export type CarrierOf<S extends AnyServer> = S extends Http2Servers ? Carrier : Socket
+/** The request a server's connections come with. */
+export type RequestOf<S extends AnyServer> = S extends Http2Servers ? WebSocketRequest : IncomingMessage
+
+export interface WebSocketServerOptions<S extends AnyServer = HttpServer | HttpsServer> extends Omit<AcceptOptions, 'raw'> {
+  /**
+   * The server to take WebSockets from: http or https (upgrades), or
+   * http2.createServer / createSecureServer (extended CONNECTs, whose
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL is then turned on; with allowHTTP1,
+   * upgrades too). Without it, call handleUpgrade() / handleStream() yourself.
+   */
+  server?: S
   /** Only these paths (exact pathnames, query ignored), or a predicate. Default: every path. */
-  path?: PathFilter
-  /** Authenticates or refuses an upgrade before the 101 answer is written. */
-  verify?: VerifyUpgrade
+  path?: PathFilter<RequestOf<S>>
+  /** Authenticates or refuses an upgrade before the 101 (or HTTP/2 200) answer is written. */
+  verify?: VerifyUpgrade<RequestOf<S>>
   /** How long verify() may take before the upgrade is refused with 503, in ms. Default 10000. */
   handshakeTimeout?: number
 }
 
-export interface WebSocketServerEvents {
-  connection: [ws: WebSocketDuplex, req: IncomingMessage]
-  /** An upgrade that was answered with an HTTP error instead of 101. */
-  rejected: [req: IncomingMessage, error: HandshakeError]
+export interface WebSocketServerEvents<S extends AnyServer = HttpServer | HttpsServer> {
+  /** A WebSocket: over HTTP/2 its socket is the stream, and its request an Http2ServerRequest. */
+  connection: [ws: WebSocketDuplex<string | Buffer, CarrierOf<S>>, req: RequestOf<S>]
+  /** An upgrade that was answered with an HTTP error instead of 101 (or 200). */
+  rejected: [req: RequestOf<S>, error: HandshakeError]
   close: []
 }
 
@@ -53,7 +73,7 @@ const EARLY_DATA_LIMIT = 64 * 1024
 const dispatchers = new WeakMap<HttpServer | HttpsServer, Dispatcher>()
 
 class Dispatcher {
-  readonly targets = new Set<WebSocketServer>()
+  readonly targets = new Set<WebSocketServer<AnyServer>>()
 
   constructor(readonly server: HttpServer | HttpsServer) {
     server.on('upgrade', this.onUpgrade)
@@ -70,7 +90,7 @@ class Dispatcher {
 
   // The listener stays on the http server: without any, Node would hand later
   // upgrades to 'request', and a server with no request handler never answers.
-  remove(target: WebSocketServer): void {
+  remove(target: WebSocketServer<AnyServer>): void {
     this.targets.delete(target)
   }
 
@@ -91,13 +111,13 @@ class Dispatcher {
   }
 }
 
-function pathnameOf(req: IncomingMessage): string {
+function pathnameOf(req: WebSocketRequest): string {
   const url = req.url ?? '/'
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
 }
 
-function matches(filter: PathFilter | undefined, req: IncomingMessage): boolean {
+function matches(filter: PathFilter<WebSocketRequest> | undefined, req: WebSocketRequest): boolean {
   if (filter === undefined) return true
   const pathname = pathnameOf(req)
   if (typeof filter === 'string') return pathname === filter
@@ -121,36 +141,69 @@ function refusal(result: VerifyResult): HandshakeError | null {
  * announced by 'connection'. Upgrades the verify hook refuses, and malformed
  * ones, get an HTTP error answer and a 'rejected' event.
  */
-export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+export class WebSocketServer<S extends AnyServer = HttpServer | HttpsServer> extends EventEmitter<WebSocketServerEvents<S>> {
   readonly #options: Omit<WebSocketServerOptions, 'server' | 'path' | 'verify' | 'handshakeTimeout'>
-  readonly #path: PathFilter | undefined
-  readonly #verify: VerifyUpgrade | undefined
+  readonly #path: PathFilter<WebSocketRequest> | undefined
+  readonly #verify: VerifyUpgrade<WebSocketRequest> | undefined
   readonly #handshakeTimeout: number
   readonly #dispatcher: Dispatcher | null
-  readonly #clients = new Set<WebSocketDuplex>()
+  readonly #h2Dispatcher: Http2Dispatcher | null
+  readonly #clients = new Set<WebSocketDuplex<string | Buffer, CarrierOf<S>>>()
   #closing: Promise<void> | null = null
 
-  constructor(options: WebSocketServerOptions = {}) {
+  constructor(options: WebSocketServerOptions<S> = {}) {
     // Before the http server is given an 'upgrade' listener: a bad option leaves nothing behind.
-    validateServerOptions(options)
+    validateServerOptions(options as WebSocketServerOptions)
     super()
     const { server, path, verify, handshakeTimeout, ...acceptOptions } = options
     this.#options = acceptOptions
-    this.#path = path
-    this.#verify = verify
+    this.#path = path as PathFilter<WebSocketRequest> | undefined
+    this.#verify = verify as VerifyUpgrade<WebSocketRequest> | undefined
     this.#handshakeTimeout = handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
-    this.#dispatcher = server ? Dispatcher.for(server) : null
-    this.#dispatcher?.targets.add(this)
+    // An HTTP/2 server with allowHTTP1 has upgrades too: it gets both dispatchers.
+    this.#dispatcher = server ? Dispatcher.for(server as HttpServer) : null
+    this.#dispatcher?.targets.add(this as WebSocketServer<AnyServer>)
+    this.#h2Dispatcher = server && isHttp2Server(server) ? Http2Dispatcher.for(server) : null
+    this.#h2Dispatcher?.targets.add(this as WebSocketServer<AnyServer>)
   }
 
   /** The connections that are open now. */
-  get clients(): ReadonlySet<WebSocketDuplex> {
+  get clients(): ReadonlySet<WebSocketDuplex<string | Buffer, CarrierOf<S>>> {
     return this.#clients
   }
 
-  /** Whether an upgrade request is for one of this server's paths. */
-  shouldHandle(req: IncomingMessage): boolean {
+  /** Whether an upgrade (or extended CONNECT) request is for one of this server's paths. */
+  shouldHandle(req: RequestOf<S>): boolean {
     return matches(this.#path, req)
+  }
+
+  /**
+   * Completes (or refuses) one WebSocket over HTTP/2, from an HTTP/2
+   * server's 'stream' event the caller received itself (`req` when Node's
+   * compatibility layer made one). Resolves to the connection, or null when
+   * refused or gone.
+   */
+  async handleStream(
+    stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: WebSocketRequest = http2Request(stream, headers),
+  ): Promise<WebSocketDuplex<string | Buffer, ServerHttp2Stream> | null> {
+    let ws: WebSocketDuplex<string | Buffer, ServerHttp2Stream>
+    try {
+      this.#refuseWhenClosing()
+      if (this.#verify) {
+        // A malformed request never reaches the hook. The stream holds what the client sends
+        // meanwhile (HTTP/2 flow control bounds it), so only its going away is watched.
+        validateExtendedConnect(headers)
+        await this.#verified(req)
+        if (stream.destroyed || stream.closed) return null
+        this.#refuseWhenClosing()
+      }
+      ws = acceptHttp2(stream, headers, this.#options)
+    } catch (cause) {
+      this.#refuse(req, cause, (error) => rejectHttp2(stream, error))
+      return null
+    }
+    this.#welcome(ws as unknown as WebSocketDuplex<string | Buffer, CarrierOf<S>>, req)
+    return ws
   }
 
   /**
@@ -174,11 +227,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       }
       ws = accept(req, socket, head, this.#options)
     } catch (cause) {
-      this.#refuse(req, socket, cause)
+      this.#refuse(req, cause, (error) => rejectUpgrade(socket, error))
       return null
     } finally {
       socket.off('error', onSocketError)
     }
+    this.#welcome(ws as WebSocketDuplex<string | Buffer, CarrierOf<S>>, req)
+    return ws
+  }
+
+  #welcome(ws: WebSocketDuplex<string | Buffer, CarrierOf<S>>, req: WebSocketRequest): void {
     this.#clients.add(ws)
     // The socket's close too: a connection nobody reads may never get to 'close'.
     // Plain listeners: each once() would add a wrapper and its state to every connection; both fire at most once.
@@ -186,8 +244,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     ws.on('close', gone)
     ws.socket.on('close', gone)
     // Outside the try: a throwing listener is the application's error, not an HTTP answer.
-    this.emit('connection', ws, req)
-    return ws
+    ;(this as WebSocketServer<AnyServer>).emit('connection', ws, req)
   }
 
   /**
@@ -196,7 +253,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    */
   close(code: number = CloseStatus.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
     if (this.#closing) return this.#closing
-    this.#dispatcher?.remove(this)
+    this.#dispatcher?.remove(this as WebSocketServer<AnyServer>)
+    this.#h2Dispatcher?.targets.delete(this as WebSocketServer<AnyServer>)
     const closed = [...this.#clients].map(
       (ws) =>
         new Promise<void>((resolve) => {
@@ -216,7 +274,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.#closing) throw new HandshakeError('WS_ERR_HANDSHAKE', 'server is shutting down', 503)
   }
 
-  #refuse(req: IncomingMessage, socket: NodeDuplex, cause: unknown): void {
+  #refuse(req: WebSocketRequest, cause: unknown, answer: (error: HandshakeError) => void): void {
     let error: HandshakeError
     if (cause instanceof HandshakeError) {
       error = cause
@@ -226,15 +284,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       error.cause = cause
     }
     try {
-      rejectUpgrade(socket, error)
+      answer(error)
     } catch (unsendable) {
       // A refusal with headers that cannot be sent (CR LF in a value) still gets an answer.
       const fallback = new HandshakeError('WS_ERR_HANDSHAKE', 'upgrade failed', 500)
       fallback.cause = unsendable
-      rejectUpgrade(socket, fallback)
+      answer(fallback)
       error = fallback
     }
-    this.emit('rejected', req, error)
+    ;(this as WebSocketServer<AnyServer>).emit('rejected', req, error)
   }
 
   /**
@@ -273,7 +331,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return early
   }
 
-  async #verified(req: IncomingMessage): Promise<void> {
+  async #verified(req: WebSocketRequest): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
