@@ -58,7 +58,11 @@ export async function connectHttp2(
   signal?.addEventListener('abort', onAbort, { once: true })
   session.on('error', onSessionError)
   try {
-    await Promise.race([settingsReceived(session), stopped])
+    await Promise.race([settingsReceived(session), stopped]).catch((error: Error & { code?: string }) => {
+      // TLS without h2 among the server's protocols: an HTTP/1.1 server.
+      if (error.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') throw unsupported('the server does not speak HTTP/2 (TLS ALPN)', error)
+      throw error
+    })
     if (!session.remoteSettings.enableConnectProtocol) {
       throw unsupported('the server did not enable the extended CONNECT protocol (SETTINGS_ENABLE_CONNECT_PROTOCOL): no WebSockets over HTTP/2 there')
     }
