@@ -14,6 +14,7 @@
  *                                                  going away) made the same
  *                                                  ECONNRESET error, so the
  *                                                  connection ends with 1006
+ *                                                  (section 5)
  *  no-delay             on the socket              the session's socket, not
  *                                                  the stream's to set
  *
@@ -21,14 +22,14 @@
  * TCP connection carries nothing extra for them.
  */
 import type { Socket } from 'node:net'
-import { type Http2Stream, constants as h2 } from 'node:http2'
+import { type Http2Session, type Http2Stream, constants as h2 } from 'node:http2'
 import type { Role } from '../protocol/frame'
 
 /** A byte Duplex a WebSocketDuplex runs on. */
 export type Carrier = Socket | Http2Stream
 
 export interface Transport<C extends Carrier = Carrier> {
-  /** Readies the carrier: no idle timeout, no Nagle delay, each direction closed on its own. */
+  /** Readies the carrier (before the connection listens to it): no idle timeout, no Nagle delay, each direction closed on its own. */
   prepare(carrier: C): void
   /** Bytes received so far: any change is a sign of life. */
   bytesRead(carrier: C): number
@@ -59,8 +60,10 @@ const kCounts = Symbol('watershed.h2Counts')
 interface Counts {
   read: number
   written: number
-  /** We reset the stream ourselves: its 'aborted' is no failure of the peer's. */
+  /** We reset the stream ourselves: its close is no failure of the peer's. */
   resetHere: boolean
+  /** The stream's session (Node lets go of it when the stream closes). */
+  session: Http2Session | undefined
 }
 type CountedStream = Http2Stream & { [kCounts]: Counts }
 
@@ -80,32 +83,35 @@ function countedWrite(this: CountedStream, chunk: Buffer | string, ...rest: unkn
 }
 
 /**
- * The stream was closed under us: by the peer's RST_STREAM or by its
- * session ending (GOAWAY with an error, the connection lost or destroyed).
- * Node ends such a stream quietly ('aborted', then 'end'); made an error,
- * it ends the WebSocket as a TCP reset does, with 1006.
+ * The stream was closed under us: by an RST_STREAM (CANCEL, or NO_ERROR
+ * before both ends were done) or by its session ending (destroyed, the
+ * connection lost). Node closes such a stream without an error; made one,
+ * just before the connection hears of the close, it ends the WebSocket as a
+ * TCP reset does, with 1006. (Other reset codes and a GOAWAY with an error
+ * come with Node's own error.)
  */
-function onAborted(this: CountedStream): void {
-  if (this[kCounts].resetHere) return
-  const session = this.session
+function onClosed(this: CountedStream): void {
+  if (this[kCounts].resetHere || this.errored || (!this.aborted && this.rstCode === h2.NGHTTP2_NO_ERROR)) return
+  const session = this[kCounts].session
   const gone = session === undefined || session.destroyed || session.closed
   const error = Object.assign(
     new Error(gone
       ? 'the HTTP/2 session carrying the WebSocket went away'
-      : `the peer reset the HTTP/2 stream (RST_STREAM code ${this.rstCode})`),
+      : `the HTTP/2 stream was reset (RST_STREAM code ${this.rstCode})`),
     { code: 'ECONNRESET', rstCode: this.rstCode },
   )
-  this.destroy(error)
+  this.emit('error', error)
 }
 
 export const http2Stream: Transport<Http2Stream> = {
   prepare(stream) {
     const counted = stream as CountedStream
     if (counted[kCounts] !== undefined) return
-    counted[kCounts] = { read: 0, written: 0, resetHere: false }
+    counted[kCounts] = { read: 0, written: 0, resetHere: false, session: stream.session }
     counted.write = countedWrite as Http2Stream['write']
     stream.on('data', countRead)
-    stream.on('aborted', onAborted)
+    // Before the connection's own 'close' listener, which this one's error must precede.
+    stream.on('close', onClosed)
     stream.setTimeout(0)
   },
   bytesRead: (stream) => (stream as CountedStream)[kCounts].read,

@@ -301,11 +301,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
     this.#settings = connectionSettings(options)
     ;(socket as OwnedSocket)[kConnection] = this
+    this.#transport.prepare(socket)
     socket.on('end', WebSocketDuplex.#socketEnd)
     socket.on('error', WebSocketDuplex.#socketError)
     socket.on('close', WebSocketDuplex.#socketClose)
-
-    this.#transport.prepare(socket)
     // Held until the caller has had a turn: frames that came with the
     // handshake must not fire events before `await connect()` returns.
     setImmediate(() => {
