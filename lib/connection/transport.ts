@@ -8,7 +8,9 @@
  *  byte counts          socket.bytesRead/Written   counted here (it keeps none)
  *  after both CLOSEs    the server ends first,     each end sends END_STREAM at
  *                       the client waits for FIN   once (RFC 8441 section 5:
- *                       (RFC 6455 section 7.1.1)   no TIME_WAIT to place)
+ *                       (RFC 6455 section 7.1.1)   no TIME_WAIT to place); a
+ *                                                  server then cuts a client's
+ *                                                  half left open (NO_ERROR)
  *  reset                destroy the socket         RST_STREAM with CANCEL
  *  peer's reset         'error' ECONNRESET         RST_STREAM (or the session
  *                                                  going away) made the same
@@ -22,7 +24,7 @@
  * TCP connection carries nothing extra for them.
  */
 import type { Socket } from 'node:net'
-import { type Http2Session, type Http2Stream, constants as h2 } from 'node:http2'
+import { type Http2Session, type Http2Stream, type ServerHttp2Stream, constants as h2 } from 'node:http2'
 import type { Role } from '../protocol/frame'
 
 /** A byte Duplex a WebSocketDuplex runs on. */
@@ -103,6 +105,21 @@ function onClosed(this: CountedStream): void {
   this.emit('error', error)
 }
 
+/**
+ * The server's END_STREAM has gone out: the connection ends its half only
+ * when nothing more is to be read (the closing handshake is done, or the
+ * connection failed). A client that would leave its half open (undici's
+ * does: over TCP the server's FIN would have closed its socket) is told to
+ * stop with RST_STREAM NO_ERROR, as a server that has answered in full may
+ * (RFC 9113 section 8.1), instead of holding the stream until the close
+ * timeout.
+ */
+function onServerFinished(this: CountedStream): void {
+  if (this.readableEnded || this.closed || this.destroyed) return
+  this[kCounts].resetHere = true
+  this.close(h2.NGHTTP2_NO_ERROR)
+}
+
 export const http2Stream: Transport<Http2Stream> = {
   prepare(stream) {
     const counted = stream as CountedStream
@@ -112,6 +129,7 @@ export const http2Stream: Transport<Http2Stream> = {
     stream.on('data', countRead)
     // Before the connection's own 'close' listener, which this one's error must precede.
     stream.on('close', onClosed)
+    if (typeof (stream as ServerHttp2Stream).respond === 'function') stream.on('finish', onServerFinished)
     stream.setTimeout(0)
   },
   bytesRead: (stream) => (stream as CountedStream)[kCounts].read,

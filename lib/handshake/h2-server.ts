@@ -17,6 +17,7 @@ import { HandshakeError } from '../protocol/errors'
 import type { InboundMessage, StreamMode, WebSocketDuplex } from '../connection/websocket-duplex'
 import { WebSocketDuplex as Duplex } from '../connection/websocket-duplex'
 import { validateAcceptOptions } from './options'
+import { acceptKey, isValidKey } from './key'
 import {
   type AcceptOptions,
   checkVersion,
@@ -112,6 +113,10 @@ export function acceptHttp2(
   const response: OutgoingHttpHeaders = { ':status': 200 }
   if (protocol !== null) response['sec-websocket-protocol'] = protocol
   if (compression) response['sec-websocket-extensions'] = compression.response
+  // RFC 8441 section 5 uses no key; a client that sends one anyway (undici's
+  // does, and checks the answer) gets its Accept, which others ignore.
+  const key = headers['sec-websocket-key']
+  if (typeof key === 'string' && isValidKey(key.trim())) response['sec-websocket-accept'] = acceptKey(key.trim())
   for (const [name, value] of Object.entries(options.headers ?? {})) response[name.toLowerCase()] = value
   stream.respond(response)
   if (options.raw) return stream

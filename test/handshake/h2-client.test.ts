@@ -82,6 +82,8 @@ t.test('a refusal keeps its status, headers and body; the session survives it', 
   await rejected
   const ws = await connect(listening.url, { http2: session, headers: { Authorization: 'Bearer yes' } })
   t.equal(await echoOnce(ws, 'in'), 'in', 'the same session then carries an accepted WebSocket')
+  ws.close()
+  await nextEvent(ws, 'close')
 })
 
 t.test('a path nobody serves is answered 404; a subprotocol not offered fails the client', async (t) => {
