@@ -35,13 +35,13 @@ export function chromiumMissing(): string | null {
   return message
 }
 
-/** A browser context with a fresh user-data-dir, closed with `t`. */
-export async function launchChromium(t: Test): Promise<BrowserContext> {
+/** A browser context with a fresh user-data-dir (and any extra flags), closed with `t`. */
+export async function launchChromium(t: Test, extraArgs: readonly string[] = []): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), 'watershed-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...extraArgs],
     // The wss:// test certificate is self-signed.
     ignoreHTTPSErrors: true,
   })

@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
+import type { Carrier } from '../../lib/connection/transport'
 
 /** Rejects if `promise` has not settled within `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -54,7 +55,7 @@ export interface Recording {
  * Listens to every event of `ws`. With `read` (the default) it also consumes
  * the read side, so the stream can end and 'close' can fire.
  */
-export function record(ws: WebSocketDuplex, { read = true } = {}): Recording {
+export function record(ws: WebSocketDuplex<string | Buffer, Carrier>, { read = true } = {}): Recording {
   const rec: Omit<Recording, 'closed'> = { order: [], messages: [], errors: [], closing: [], closes: [], pings: [], pongs: [] }
   if (read) {
     ws.on('data', (message: string | Buffer) => {
