@@ -33,14 +33,14 @@ t.test('Chromium -> our server: a wss: WebSocket over the HTTP/2 connection of i
   const pageSessions: ServerHttp2Session[] = []
   listening.server.on('stream', (stream, headers) => {
     if (headers[':method'] !== 'GET') return
-    pageSessions.push(stream.session!)
+    pageSessions.push(stream.session as ServerHttp2Session)
     stream.respond({ ':status': 200, 'content-type': headers[':path'] === '/' ? 'text/html; charset=utf-8' : 'text/plain' })
     stream.end(headers[':path'] === '/' ? PAGE : 'not here')
   })
   const arrivals: Array<{ httpVersion: string; stream: boolean; session: ServerHttp2Session | undefined }> = []
   const serverCloses: Array<Promise<[number, string]>> = []
   listening.wss.on('connection', (ws, req) => {
-    arrivals.push({ httpVersion: req.httpVersion, stream: 'session' in ws.socket, session: 'session' in ws.socket ? ws.socket.session : undefined })
+    arrivals.push({ httpVersion: req.httpVersion, stream: 'session' in ws.socket, session: 'session' in ws.socket ? ws.socket.session as ServerHttp2Session : undefined })
     ws.on('error', () => {})
     ws.on('data', (message: string | Buffer) => ws.write(typeof message === 'string' ? `echo: ${message}` : message))
     serverCloses.push(new Promise((resolve) => ws.on('close', (code: number, reason: string) => resolve([code, reason]))))
