@@ -32,8 +32,10 @@ export {
 export { parseExtensions, acceptDeflateOffer, deflateOffer, acceptDeflateResponse, type ExtensionOffer } from './handshake/extensions'
 export { ControlFrame, type ControlType } from './protocol/control-frame'
 export { type HeartbeatOptions, type HeartbeatSetting } from './connection/heartbeat'
-export { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions, type ProtocolSelector } from './handshake/server'
-export { connect, clientFromUpgrade, type ConnectOptions, type ClientUpgradeOptions } from './handshake/client'
+export { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions, type ProtocolSelector, type WebSocketRequest } from './handshake/server'
+export { acceptHttp2, rejectHttp2, validateExtendedConnect } from './handshake/h2-server'
+export { type Carrier } from './connection/transport'
+export { connect, clientFromUpgrade, type ConnectOptions, type ClientUpgradeOptions, type OverHttp2 } from './handshake/client'
 export { generateKey, acceptKey } from './handshake/key'
 export { Opcode, type FrameSlice, type OutboundFrame, type Role } from './protocol/frame'
 export { isValidCloseCode, encodeClosePayload, parseClosePayload } from './protocol/close'
@@ -47,6 +49,9 @@ export {
   WebSocketServer,
   type WebSocketServerOptions,
   type WebSocketServerEvents,
+  type AnyServer,
+  type CarrierOf,
+  type RequestOf,
   type VerifyUpgrade,
   type VerifyResult,
   type UpgradeRefusal,

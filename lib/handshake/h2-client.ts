@@ -56,7 +56,8 @@ export async function connectHttp2(
   const onAbort = () => stop(signal?.reason ?? new Error('aborted'))
   const onSessionError = (error: Error) => stop(error)
   signal?.addEventListener('abort', onAbort, { once: true })
-  session.on('error', onSessionError)
+  // A shared session's errors are its owner's; its failure reaches us through the stream (or its close).
+  if (own) session.on('error', onSessionError)
   try {
     await Promise.race([settingsReceived(session), stopped]).catch((error: Error & { code?: string }) => {
       // TLS without h2 among the server's protocols: an HTTP/1.1 server.
@@ -105,12 +106,24 @@ export async function connectHttp2(
   }
 }
 
+/** One wait per session, however many WebSockets open on it at once (a session allows few PINGs in flight). */
+const settingsWaits = new WeakMap<ClientHttp2Session, Promise<void>>()
+
 /**
  * Resolves once the server's first SETTINGS are in. A server sends them
  * first of all (its connection preface), so the answer to a PING sent now
  * comes after them.
  */
 function settingsReceived(session: ClientHttp2Session): Promise<void> {
+  let wait = settingsWaits.get(session)
+  if (wait === undefined) {
+    wait = firstSettings(session)
+    settingsWaits.set(session, wait)
+  }
+  return wait
+}
+
+function firstSettings(session: ClientHttp2Session): Promise<void> {
   return new Promise((resolve, reject) => {
     if (session.destroyed || session.closed) return reject(new Error('the HTTP/2 session is closed'))
     if (session.remoteSettings.enableConnectProtocol) return resolve()

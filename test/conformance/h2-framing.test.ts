@@ -56,7 +56,7 @@ t.test('conformance cases over an HTTP/2 stream (server testee)', async (t) => {
         }
         const script = c.build()
         // The session plays a case on any byte Duplex; a stream's no-delay belongs to its session.
-        const carrier = Object.assign(stream, { setNoDelay: () => carrier }) as ClientHttp2Stream & Pick<Socket, 'setNoDelay'>
+        const carrier: ClientHttp2Stream = Object.assign(stream, { setNoDelay: () => carrier })
         const record = await new Session(carrier as unknown as Socket, Buffer.alloc(0), {
           side: 'client', mode, random: caseRandom(SEED, 'server', mode, c.id),
         }).run(c, script)
