@@ -37,6 +37,8 @@ import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from 
 import { type MessageSource, isMessageSource, sendSource } from './message-source'
 import { MessageStream } from '../stages/message-stream'
 import { PreparedMessage } from '../protocol/prepared-message'
+import { type ReadyState, readyStateOf } from './ready-state'
+import { type HandshakeResponse, responseOf } from './handshake-response'
 
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
@@ -450,6 +452,16 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
   /** Bytes accepted by write() but not yet handed to the kernel. */
   get bufferedAmount(): number {
     return this.writableLength + (this.#out?.buffered ?? 0) + this.socket.writableLength
+  }
+
+  /** OPEN, CLOSING (a CLOSE sent or received, or failing) or CLOSED, numbered as WHATWG's readyState (ReadyState). */
+  get readyState(): ReadyState {
+    return readyStateOf(this.destroyed, this.writableEnded || this.closeCode !== CloseStatus.ABNORMAL || this.#error !== null)
+  }
+
+  /** A client's record of the server's 101 response (status, headers); null on the server side. */
+  get response(): HandshakeResponse | null {
+    return responseOf(this)
   }
 
   /**

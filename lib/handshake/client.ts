@@ -13,8 +13,10 @@ import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
-import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
+import { type ClientTarget, REDIRECT_STATUSES, clientTarget, redirectTarget, sameOrigin } from './client-target'
+import { keepResponse } from '../connection/handshake-response'
 import { upgradeRequestOn } from './upgrade-requests'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
@@ -45,8 +47,24 @@ export interface ConnectOptions extends ClientUpgradeOptions {
   maxResponseHeaderSize?: number
   /** Aborts the handshake. */
   signal?: AbortSignal
-  /** Further options for http.request / https.request (TLS settings, agent, localAddress...). */
+  /**
+   * Further options for `http.request` / `https.request`, passed as they are:
+   * an `agent` (an HTTP proxy's, or one that keeps TLS sessions), TLS settings
+   * for wss: (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`,
+   * `minVersion`...), `localAddress`, `family`, `lookup`. The URL decides the
+   * host, port, path and method; the handshake decides its own headers.
+   */
   requestOptions?: https.RequestOptions
+  /**
+   * Follow 301, 302, 303, 307 and 308 answers to their Location, up to
+   * `maxRedirects` times. Default false: a redirect is a refusal
+   * (WS_ERR_UNEXPECTED_RESPONSE, with the Location in its headers).
+   * Authorization, Cookie and Proxy-Authorization headers are sent to the
+   * first origin only.
+   */
+  followRedirects?: boolean
+  /** Most redirects followed before giving up with WS_ERR_TOO_MANY_REDIRECTS. Default 10. */
+  maxRedirects?: number
 }
 
 const HANDSHAKE_HEADERS = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version']
@@ -82,7 +100,7 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
-  return completeClient(res, socket, head, key, options, requestedExtensions(socket))
+  return completeClient(res, socket, head, key, options, requestedExtensions(socket), undefined)
 }
 
 /** The client side after the 101, given the Sec-WebSocket-Extensions the request offered. */
@@ -93,6 +111,7 @@ function completeClient(
   key: string,
   options: ClientUpgradeOptions,
   offeredExtensions: string | undefined,
+  url: string | undefined,
 ): WebSocketDuplex | Socket {
   validateClientOptions(options)
   const { protocol, compression, extensions } = checkResponse(
@@ -106,7 +125,9 @@ function completeClient(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression, extensions })
+  const connection = new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression, extensions })
+  keepResponse(connection, res, url)
+  return connection
 }
 
 /** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
@@ -182,108 +203,139 @@ export function connect(url: string | URL, options: ConnectOptions & { raw: true
 export function connect(url: string | URL, options: ConnectOptions & StreamMode): Promise<WebSocketDuplex<InboundMessage>>
 export function connect(url: string | URL, options?: ConnectOptions): Promise<WebSocketDuplex>
 /**
- * Public: opens a WebSocket connection to a ws:// or wss:// URL and resolves
- * once the handshake has been checked.
+ * Public: opens a WebSocket connection to a ws:, wss:, http:, https:,
+ * ws+unix: or wss+unix: URL and resolves once the handshake has been checked.
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex | Socket> {
   return new Promise((resolve, reject) => {
     validateClientOptions(options)
-    const target = new URL(url)
-    const secure = target.protocol === 'wss:' || target.protocol === 'https:'
-    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
-      throw new SyntaxError(`unsupported URL scheme ${target.protocol}: expected ws: or wss:`)
-    }
+    const first = clientTarget(url)
     const protocols = offeredProtocols(options.protocols)
-    const key = generateKey()
-    const headers: Record<string, string> = {}
+    const extra: Record<string, string> = {}
     for (const [name, value] of Object.entries(options.headers ?? {})) {
-      if (!HANDSHAKE_HEADERS.includes(name.toLowerCase())) headers[name] = value
+      if (!HANDSHAKE_HEADERS.includes(name.toLowerCase())) extra[name] = value
     }
-    Object.assign(headers, {
-      Connection: 'Upgrade',
-      Upgrade: 'websocket',
-      'Sec-WebSocket-Key': key,
-      'Sec-WebSocket-Version': '13',
-    })
-    if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
-    if (options.perMessageDeflate) {
-      headers['Sec-WebSocket-Extensions'] = deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
-    }
-    const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
+    const extensionOffer = options.perMessageDeflate
+      ? deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
+      : undefined
     const signal = options.signal
     signal?.throwIfAborted()
 
     const maxHeaderSize = options.maxResponseHeaderSize ?? DEFAULT_MAX_RESPONSE_HEADER_SIZE
     const maxHeaders = options.maxResponseHeaders ?? DEFAULT_MAX_RESPONSE_HEADERS
-    const request = (secure ? https : http).request({
-      ...options.requestOptions,
-      maxHeaderSize,
-      hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: target.port || (secure ? 443 : 80),
-      path: target.pathname + target.search,
-      method: 'GET',
-      headers,
-    })
-    request.maxHeadersCount = maxHeaders + 1
+    const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS
+    // One deadline for the whole handshake, redirects included.
     const deadline = Date.now() + (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
-    const timer = setTimeout(() => {
-      request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
-    }, deadline - Date.now())
-    const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const done = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
 
-    request.on('upgrade', (res, socket: Socket, head: Buffer) => {
-      done()
-      try {
-        resolve(completeClient(res, socket, head, key, { ...options, protocols }, offeredExtensions))
-      } catch (error) {
-        socket.destroy()
-        reject(error)
-      }
-    })
-    // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
-    request.on('response', (res) => {
-      let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
-      try {
-        checkResponse(res, key, protocols, offeredExtensions, maxHeaders)
-      } catch (error) {
-        failure = error
-      }
-      if (failure instanceof HandshakeError && failure.code === 'WS_ERR_UNEXPECTED_RESPONSE') {
-        // A refusal says why in its headers (a 401's WWW-Authenticate, a
-        // redirect's Location) and its body: keep the start of the body, read
-        // within what is left of the handshake timeout. The signal still aborts.
+    /** One upgrade request; a followed redirect makes the next. */
+    const attempt = (target: ClientTarget, redirects: number): void => {
+      const key = generateKey()
+      // Credentials given for the first origin are not handed to another one a redirect names.
+      const headers = sameOrigin(target, first) ? { ...extra } : withoutCredentials(extra)
+      Object.assign(headers, {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': key,
+        'Sec-WebSocket-Version': '13',
+      })
+      if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
+      if (extensionOffer !== undefined) headers['Sec-WebSocket-Extensions'] = extensionOffer
+      const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
+
+      const request = (target.secure ? https : http).request({
+        ...options.requestOptions,
+        maxHeaderSize,
+        ...(target.socketPath === undefined ? { hostname: target.hostname, port: target.port } : { socketPath: target.socketPath }),
+        path: target.path,
+        method: 'GET',
+        headers,
+      })
+      request.maxHeadersCount = maxHeaders + 1
+      const timer = setTimeout(() => {
+        request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
+      }, deadline - Date.now())
+      const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const done = () => {
         clearTimeout(timer)
-        readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+        signal?.removeEventListener('abort', onAbort)
+      }
+
+      request.on('upgrade', (res, socket: Socket, head: Buffer) => {
+        done()
+        try {
+          resolve(completeClient(res, socket, head, key, { ...options, protocols }, offeredExtensions, target.url.href))
+        } catch (error) {
+          socket.destroy()
+          reject(error)
+        }
+      })
+      // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
+      request.on('response', (res) => {
+        const location = res.headers.location
+        if (options.followRedirects && REDIRECT_STATUSES.has(res.statusCode ?? 0) && location !== undefined) {
           done()
-          const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
-          refusal.body = body.toString('utf8')
-          reject(refusal)
+          res.resume()
           request.destroy()
-        })
-        return
-      }
-      done()
-      res.resume()
-      request.destroy()
-      reject(failure)
-    })
-    request.on('error', (error: Error & { code?: string }) => {
-      done()
-      // llhttp's own words for a head over maxHeaderSize; say it in ours.
-      if (error.code === 'HPE_HEADER_OVERFLOW') {
-        const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
-          `response head exceeds ${maxHeaderSize} bytes`)
-        overflow.cause = error
-        reject(overflow)
-      } else {
-        reject(error)
-      }
-    })
-    request.end()
+          try {
+            if (redirects >= maxRedirects) {
+              throw new HandshakeError('WS_ERR_TOO_MANY_REDIRECTS',
+                `more than ${maxRedirects} redirects (the last one to ${JSON.stringify(location)})`, res.statusCode, headerFields(res))
+            }
+            attempt(redirectTarget(location, target, res.statusCode ?? 0, headerFields(res)), redirects + 1)
+          } catch (error) {
+            reject(error)
+          }
+          return
+        }
+        let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
+        try {
+          checkResponse(res, key, protocols, offeredExtensions, maxHeaders)
+        } catch (error) {
+          failure = error
+        }
+        if (failure instanceof HandshakeError && failure.code === 'WS_ERR_UNEXPECTED_RESPONSE') {
+          // A refusal says why in its headers (a 401's WWW-Authenticate, a
+          // redirect's Location) and its body: keep the start of the body, read
+          // within what is left of the handshake timeout. The signal still aborts.
+          clearTimeout(timer)
+          readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+            done()
+            const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
+            refusal.body = body.toString('utf8')
+            reject(refusal)
+            request.destroy()
+          })
+          return
+        }
+        done()
+        res.resume()
+        request.destroy()
+        reject(failure)
+      })
+      request.on('error', (error: Error & { code?: string }) => {
+        done()
+        // llhttp's own words for a head over maxHeaderSize; say it in ours.
+        if (error.code === 'HPE_HEADER_OVERFLOW') {
+          const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
+            `response head exceeds ${maxHeaderSize} bytes`)
+          overflow.cause = error
+          reject(overflow)
+        } else {
+          reject(error)
+        }
+      })
+      request.end()
+    }
+    attempt(first, 0)
   })
+}
+
+/** Request headers that carry credentials, left out when a redirect leads to another origin. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) if (!CREDENTIAL_HEADERS.includes(name.toLowerCase())) kept[name] = value
+  return kept
 }

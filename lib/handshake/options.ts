@@ -59,4 +59,6 @@ export function validateClientOptions(options: ConnectOptions): void {
     throw new TypeError('signal must be an AbortSignal')
   }
   if (bag.requestOptions !== undefined) object(bag.requestOptions, 'requestOptions')
+  boolean(bag, 'followRedirects')
+  count(bag, 'maxRedirects')
 }
