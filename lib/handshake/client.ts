@@ -15,7 +15,8 @@ import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
-import { upgradeRequestOn } from './upgrade-requests'
+import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
+import { directConnection } from './direct-connection'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
@@ -98,6 +99,7 @@ function completeClient(
   const { protocol, compression, extensions } = checkResponse(
     res, key, options.protocols ?? requestedProtocols(socket), offeredExtensions, options.maxResponseHeaders, options.perMessageDeflate,
   )
+  forgetUpgradeRequest(socket)
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -111,7 +113,7 @@ function completeClient(
 
 /** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
 function requestedExtensions(socket: NodeDuplex): string | undefined {
-  const header = upgradeRequestOn(socket)?.getHeader('sec-websocket-extensions')
+  const header = upgradeOffersOn(socket)?.extensions
   if (header === undefined) return undefined
   return Array.isArray(header) ? header.join(', ') : String(header)
 }
@@ -122,9 +124,9 @@ function requestedExtensions(socket: NodeDuplex): string | undefined {
  * when the request is not known (it was not made by this process).
  */
 function requestedProtocols(socket: NodeDuplex): string[] | undefined {
-  const request = upgradeRequestOn(socket)
-  if (request === undefined) return undefined
-  const header = request.getHeader('sec-websocket-protocol')
+  const offers = upgradeOffersOn(socket)
+  if (offers === undefined) return undefined
+  const header = offers.protocols
   if (header === undefined) return []
   const values = Array.isArray(header) ? header.map(String) : [String(header)]
   const offered = parseTokenList(values.join(','))
@@ -216,6 +218,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     const maxHeaderSize = options.maxResponseHeaderSize ?? DEFAULT_MAX_RESPONSE_HEADER_SIZE
     const maxHeaders = options.maxResponseHeaders ?? DEFAULT_MAX_RESPONSE_HEADERS
     const request = (secure ? https : http).request({
+      ...directConnection(secure, options.requestOptions),
       ...options.requestOptions,
       maxHeaderSize,
       hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
