@@ -15,6 +15,7 @@ import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
+import { checkedOptions } from '../connection/options'
 import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
 import { directConnection } from './direct-connection'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
@@ -83,10 +84,11 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
+  validateClientOptions(options)
   return completeClient(res, socket, head, key, options, requestedExtensions(socket))
 }
 
-/** The client side after the 101, given the Sec-WebSocket-Extensions the request offered. */
+/** The client side after the 101 (options already checked), given the Sec-WebSocket-Extensions the request offered. */
 function completeClient(
   res: IncomingMessage,
   socket: NodeDuplex,
@@ -95,7 +97,6 @@ function completeClient(
   options: ClientUpgradeOptions,
   offeredExtensions: string | undefined,
 ): WebSocketDuplex | Socket {
-  validateClientOptions(options)
   const { protocol, compression, extensions } = checkResponse(
     res, key, options.protocols ?? requestedProtocols(socket), offeredExtensions, options.maxResponseHeaders, options.perMessageDeflate,
   )
@@ -108,7 +109,7 @@ function completeClient(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression, extensions })
+  return new WebSocketDuplex(tcp, checkedOptions({ ...duplexOptions, role: 'client', protocol, head, compression, extensions }))
 }
 
 /** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
