@@ -17,7 +17,9 @@ import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_
 import { validateClientOptions } from './options'
 import { type ClientTarget, REDIRECT_STATUSES, clientTarget, redirectTarget, sameOrigin } from './client-target'
 import { keepResponse } from '../connection/handshake-response'
-import { upgradeRequestOn } from './upgrade-requests'
+import { checkedOptions } from '../connection/options'
+import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
+import { directConnection } from './direct-connection'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
@@ -100,10 +102,11 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
+  validateClientOptions(options)
   return completeClient(res, socket, head, key, options, requestedExtensions(socket), undefined)
 }
 
-/** The client side after the 101, given the Sec-WebSocket-Extensions the request offered. */
+/** The client side after the 101 (options already checked), given the Sec-WebSocket-Extensions the request offered. */
 function completeClient(
   res: IncomingMessage,
   socket: NodeDuplex,
@@ -113,10 +116,10 @@ function completeClient(
   offeredExtensions: string | undefined,
   url: string | undefined,
 ): WebSocketDuplex | Socket {
-  validateClientOptions(options)
   const { protocol, compression, extensions } = checkResponse(
     res, key, options.protocols ?? requestedProtocols(socket), offeredExtensions, options.maxResponseHeaders, options.perMessageDeflate,
   )
+  forgetUpgradeRequest(socket)
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -125,14 +128,14 @@ function completeClient(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
-  const connection = new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression, extensions })
+  const connection = new WebSocketDuplex(tcp, checkedOptions({ ...duplexOptions, role: 'client', protocol, head, compression, extensions }))
   keepResponse(connection, res, url)
   return connection
 }
 
 /** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
 function requestedExtensions(socket: NodeDuplex): string | undefined {
-  const header = upgradeRequestOn(socket)?.getHeader('sec-websocket-extensions')
+  const header = upgradeOffersOn(socket)?.extensions
   if (header === undefined) return undefined
   return Array.isArray(header) ? header.join(', ') : String(header)
 }
@@ -143,9 +146,9 @@ function requestedExtensions(socket: NodeDuplex): string | undefined {
  * when the request is not known (it was not made by this process).
  */
 function requestedProtocols(socket: NodeDuplex): string[] | undefined {
-  const request = upgradeRequestOn(socket)
-  if (request === undefined) return undefined
-  const header = request.getHeader('sec-websocket-protocol')
+  const offers = upgradeOffersOn(socket)
+  if (offers === undefined) return undefined
+  const header = offers.protocols
   if (header === undefined) return []
   const values = Array.isArray(header) ? header.map(String) : [String(header)]
   const offered = parseTokenList(values.join(','))
@@ -243,6 +246,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
       const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
 
       const request = (target.secure ? https : http).request({
+        ...directConnection(target.secure, options.requestOptions),
         ...options.requestOptions,
         maxHeaderSize,
         ...(target.socketPath === undefined ? { hostname: target.hostname, port: target.port } : { socketPath: target.socketPath }),

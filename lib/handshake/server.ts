@@ -10,6 +10,7 @@ import { HandshakeError } from '../protocol/errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, isValidKey } from './key'
 import { validateAcceptOptions } from './options'
+import { checkedOptions } from '../connection/options'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateOffer, parseExtensions } from './extensions'
@@ -158,7 +159,7 @@ export function accept(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, headers: _headers, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response })
+  return new WebSocketDuplex(tcp, checkedOptions({ ...duplexOptions, role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response }))
 }
 
 /**
