@@ -41,6 +41,7 @@ import { PreparedMessage } from '../protocol/prepared-message'
 import { type ReadyState, readyStateOf } from './ready-state'
 import { type HandshakeResponse, responseOf } from './handshake-response'
 
+/** Options of a connection, as accept() and connect() take them (limits, timeouts, heartbeat, high-water marks, stream mode). */
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
   role?: Role
@@ -120,6 +121,7 @@ export interface Compression extends PerMessageDeflateParams {
   threshold?: number
 }
 
+/** A whole message as read: a string for text, a Buffer for binary. */
 export type WebSocketMessage = string | Buffer
 
 /** What a connection in stream mode (`streamMessages`) reads: whole messages, or MessageStreams. */
@@ -474,10 +476,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.end()
   }
 
+  /** Sends a PING (payload up to 125 bytes); false when it cannot be sent any more or must wait for 'drain'. */
   ping(data: string | Uint8Array = Buffer.alloc(0)): boolean {
     return this.#sendControl(Opcode.PING, data)
   }
 
+  /** Sends an unsolicited PONG (payload up to 125 bytes); false when it cannot be sent any more or must wait for 'drain'. */
   pong(data: string | Uint8Array = Buffer.alloc(0)): boolean {
     return this.#sendControl(Opcode.PONG, data)
   }

@@ -22,6 +22,7 @@ import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
 import { directConnection } from './direct-connection'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
+/** Options of clientFromUpgrade(), and the part of connect()'s options about the 101 response and the connection. */
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
    * The subprotocols the request offered, so that a choice outside them is
@@ -40,6 +41,7 @@ export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role
   perMessageDeflate?: boolean | PerMessageDeflateOptions
 }
 
+/** Options of connect(): the request (headers, requestOptions, redirects, timeout, signal) and the connection. */
 export interface ConnectOptions extends ClientUpgradeOptions {
   /** Extra request headers (Origin, Cookie, Authorization, ...). */
   headers?: Record<string, string>

@@ -19,6 +19,7 @@ import type { Socket } from 'node:net'
 /** Picks one of the subprotocols the client offered, or none. */
 export type ProtocolSelector = (offered: readonly string[], req: IncomingMessage) => string | null | undefined
 
+/** Options of accept(): the connection's own, and the handshake's (subprotocols, extensions, extra response headers, raw). */
 export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
    * permessage-deflate (RFC 7692): `true` or settings to accept a client's
@@ -36,6 +37,7 @@ export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'pr
   headers?: Record<string, string>
 }
 
+/** What validateUpgradeRequest() found in a valid upgrade request. */
 export interface UpgradeRequest {
   key: string
   /** The subprotocols the client offered, in its order. */

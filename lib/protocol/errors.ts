@@ -19,6 +19,7 @@ export const CloseStatus = {
   INTERNAL_ERROR: 1011,
 } as const
 
+/** The stable `code` of every WebSocketError; the README lists what each one means. */
 export type WebSocketErrorCode =
   | 'WS_ERR_INVALID_OPCODE'
   | 'WS_ERR_UNEXPECTED_RSV'

@@ -24,10 +24,13 @@ export interface UpgradeRefusal {
 /** `true` or nothing accepts; `false` answers 403; a refusal answers what it says. */
 export type VerifyResult = boolean | undefined | void | UpgradeRefusal
 
+/** Decides whether an upgrade request is accepted: true or undefined accepts, false or an UpgradeRefusal refuses; may be async. */
 export type VerifyUpgrade = (req: IncomingMessage) => VerifyResult | Promise<VerifyResult>
 
+/** Which request paths a WebSocketServer takes: one path, a list, or a test. */
 export type PathFilter = string | readonly string[] | ((pathname: string, req: IncomingMessage) => boolean)
 
+/** Options of a WebSocketServer: the http(s) server, paths, verify, and every option of accept(). */
 export interface WebSocketServerOptions extends Omit<AcceptOptions, 'raw'> {
   /** The http or https server to take upgrades from. Without it, call handleUpgrade() yourself. */
   server?: HttpServer | HttpsServer
@@ -39,6 +42,7 @@ export interface WebSocketServerOptions extends Omit<AcceptOptions, 'raw'> {
   handshakeTimeout?: number
 }
 
+/** The events of a WebSocketServer and their arguments. */
 export interface WebSocketServerEvents {
   connection: [ws: WebSocketDuplex, req: IncomingMessage]
   /** An upgrade that was answered with an HTTP error instead of 101. */

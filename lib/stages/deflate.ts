@@ -113,6 +113,7 @@ interface Job {
   reject(error: Error): void
 }
 
+/** permessage-deflate, sending side: a Transform from messages to compressed messages with RSV1 set (RFC 7692), in front of the FrameEncoder. */
 export class Deflate extends Transform {
   readonly #threshold: number
   readonly #windowBits: number

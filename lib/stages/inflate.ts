@@ -82,6 +82,7 @@ interface Job {
   reject(error: Error): void
 }
 
+/** permessage-deflate, receiving side: a Transform that inflates the frames of compressed messages (RFC 7692), between the FrameDecoder and the MessageAssembler. */
 export class Inflate extends Transform {
   readonly #maxMessageSize: number
   readonly #maxFragments: number
