@@ -410,6 +410,22 @@ if (!distBuilt) {
     for (const code of codes) t.match(readme, `\`${code}\``, `${code} is in the README`)
   })
 
+  t.test('docs/coming-from-ws.md: a row for each part of ws, every snippet compiles', async (t) => {
+    const guide = readFileSync(path.join(ROOT, 'docs', 'coming-from-ws.md'), 'utf8')
+    const rows = ['send(data, callback)', 'bufferedAmount', 'terminate()', 'ping(data)', 'readyState', 'binaryType', 'handleProtocols',
+      'perMessageDeflate', 'maxPayload', 'noServer', 'handleUpgrade', 'clients', 'verifyClient', "'unexpected-response'", "'headers'",
+      'createWebSocketStream', 'followRedirects', 'ws+unix:', 'agent', 'TLS options', 'autoPong', 'skipUTF8Validation']
+    const table = guide.slice(guide.indexOf('| ws | watershed |'), guide.indexOf('## Row by row'))
+    for (const row of rows) t.ok(table.includes(row), `the table has ${row}`)
+    const snippets = readmePrograms(guide)
+    t.ok(snippets.length >= 10, `${snippets.length} snippets`)
+    for (const snippet of snippets) {
+      t.ok(snippet.fragment, `the snippet at line ${snippet.line} is marked a fragment`)
+      t.doesNotThrow(() => new vm.Script(`(async () => {\n${snippet.code}\n})`), `the snippet at line ${snippet.line} compiles`)
+    }
+    t.match(readFileSync(path.join(ROOT, 'README.md'), 'utf8'), '(docs/coming-from-ws.md)', 'the README links to it')
+  })
+
   t.test("README: every snippet runs and prints what the README says", async (t) => {
     const programs = readmePrograms(readFileSync(path.join(ROOT, 'README.md'), 'utf8'))
     t.ok(programs.filter((p) => !p.fragment).length >= 6, 'the README has runnable programs')
