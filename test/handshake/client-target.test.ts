@@ -13,9 +13,9 @@ import { clientTarget, redirectTarget, sameOrigin } from '../../lib/handshake/cl
 import { connect } from '../../lib/handshake/client'
 import { HandshakeError } from '../../lib/protocol/errors'
 import { WebSocketServer } from '../../lib/server/websocket-server'
-import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import { selfSignedCertificate } from '../helpers/tls-certificate'
-import { nextEvent, within } from '../helpers/ws-wait'
+import { connected } from '../helpers/ws-pair'
+import { nextEvent } from '../helpers/ws-wait'
 
 t.test('URL forms', async (t) => {
   t.test('ws: and http: are TCP with default port 80; wss: and https: TLS with 443', async (t) => {
@@ -90,15 +90,6 @@ async function unixServer(t: Test, server: http.Server) {
     await rm(dir, { recursive: true, force: true })
   })
   return socketPath
-}
-
-async function connected(t: Test, promise: Promise<WebSocketDuplex>): Promise<WebSocketDuplex> {
-  const ws = await within(promise, 5000, 'connect()')
-  t.teardown(() => {
-    ws.on('error', () => {})
-    ws.destroy()
-  })
-  return ws
 }
 
 t.test('over a unix domain socket', async (t) => {

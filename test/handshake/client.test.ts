@@ -24,6 +24,7 @@ import {
   type SeenRequest,
 } from '../helpers/http-upgrade'
 import { selfSignedCertificate } from '../helpers/tls-certificate'
+import { connected } from '../helpers/ws-pair'
 import { delay, nextEvent, until, within } from '../helpers/ws-wait'
 
 type Failure = Error & { code?: string; statusCode?: number }
@@ -48,16 +49,6 @@ async function rejection(promise: Promise<WebSocketDuplex>): Promise<Failure> {
   }
   ws.destroy()
   throw new Error('connect() resolved, but it should have been refused')
-}
-
-/** Connects and expects success; the duplex is destroyed after the test. */
-async function connected(t: Test, promise: Promise<WebSocketDuplex>): Promise<WebSocketDuplex> {
-  const ws = await within(promise, 5000, 'connect()')
-  t.teardown(() => {
-    ws.on('error', () => {})
-    ws.destroy()
-  })
-  return ws
 }
 
 t.test('responses the client refuses', async (t) => {
