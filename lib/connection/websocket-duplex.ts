@@ -406,6 +406,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     this.#stopSocket()
     this.#stopSocket = null
     this.#in = null
+    // Its zlib context, if any, is freed now rather than by the compression stage's own sweeper.
+    inbound.destroy()
     this.#awaitingFirst = true
     this.socket.on('data', WebSocketDuplex.#socketFirstBytes)
   }
@@ -417,6 +419,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage> extend
     if (this.#closing.state !== 'open' || this.#sending || this.#pendingWrite || this.#pendingPong) return
     out.unpipe()
     this.#out = null
+    out.destroy()
   }
 
   /** The first bytes after the handshake: build the read side and let the socket flow into it. */

@@ -166,6 +166,14 @@ export class Deflate extends Transform {
     this.#sweeper = options.sweeper ?? idleSweeper
   }
 
+  /**
+   * Nothing queued, and nothing to carry over to the next message (no
+   * context takeover): between messages, dropping this stage loses nothing.
+   */
+  get idle(): boolean {
+    return this.#noContextTakeover && this.#job === null && this.writableLength === 0 && this.readableLength === 0
+  }
+
   override _transform(item: unknown, _encoding: string, callback: TransformCallback): void {
     if (isDeflatePart(item)) return this.#compressPart(item, callback)
     let data: unknown = item

@@ -248,6 +248,14 @@ export class Inflate extends Transform {
     })
   }
 
+  /**
+   * Between messages with nothing queued, and nothing to carry over to the
+   * next message (no context takeover): dropping this stage loses nothing.
+   */
+  get idle(): boolean {
+    return this.#noContextTakeover && this.#job === null && this.#opcode === 0 && this.writableLength === 0 && this.readableLength === 0
+  }
+
   #createInflater(): InflateRaw {
     const inflater = createInflateRaw({ windowBits: this.#windowBits })
     this.#fed = 0

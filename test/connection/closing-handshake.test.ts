@@ -9,32 +9,44 @@ import { ControlFrame } from '../../lib/protocol/control-frame'
 
 const close = (code: number) => new ControlFrame('close', Buffer.from([code >> 8, code & 0xff]), code, '')
 
-t.test('we close first: open, closeSent, closing, closed', async (t) => {
-  const c = new ClosingHandshake()
-  t.equal(c.state, 'open')
-  t.ok(c.canSend)
-  c.sent()
-  t.equal(c.state, 'closeSent')
-  t.notOk(c.canSend, 'no frame after our CLOSE')
-  t.notOk(c.exchanged)
-  c.received(close(1000))
-  t.equal(c.state, 'closing')
-  t.ok(c.exchanged, 'both CLOSEs exchanged')
-  c.tcpClosed()
-  t.equal(c.state, 'closed')
-  t.ok(c.closed)
-})
+const closers = [
+  {
+    who: 'we close first',
+    first: (c: ClosingHandshake) => c.sent(),
+    second: (c: ClosingHandshake) => c.received(close(1000)),
+    middle: 'closeSent',
+    // Section 5.5.1: no data frame after our CLOSE.
+    sendInMiddle: false,
+  },
+  {
+    who: 'the peer closes first',
+    first: (c: ClosingHandshake) => c.received(close(1001)),
+    second: (c: ClosingHandshake) => c.sent(),
+    middle: 'closeReceived',
+    // Our answer, and the messages written before it, may still go out.
+    sendInMiddle: true,
+  },
+] as const
 
-t.test('the peer closes first: open, closeReceived, closing', async (t) => {
-  const c = new ClosingHandshake()
-  c.received(close(1001))
-  t.equal(c.state, 'closeReceived')
-  t.ok(c.canSend, 'our answer (and messages before it) may still go out')
-  t.equal(c.peerClose?.code, 1001)
-  c.sent()
-  t.equal(c.state, 'closing')
-  t.notOk(c.canSend)
-})
+for (const { who, first, second, middle, sendInMiddle } of closers) {
+  t.test(`${who}: open, ${middle}, closing, closed`, async (t) => {
+    const c = new ClosingHandshake()
+    t.equal(c.state, 'open')
+    t.ok(c.canSend)
+    first(c)
+    t.equal(c.state, middle)
+    t.equal(c.canSend, sendInMiddle, `may send in ${middle}: ${sendInMiddle}`)
+    t.notOk(c.exchanged)
+    second(c)
+    t.equal(c.state, 'closing')
+    t.ok(c.exchanged, 'both CLOSEs exchanged')
+    t.notOk(c.canSend)
+    t.ok(c.peerClose, 'the peer\'s CLOSE is kept')
+    c.tcpClosed()
+    t.equal(c.state, 'closed')
+    t.ok(c.closed)
+  })
+}
 
 t.test('only the first CLOSE from the peer counts', async (t) => {
   const c = new ClosingHandshake()

@@ -115,13 +115,29 @@ t.test('messages waiting for a reader: kept; they are read in order afterwards',
   t.same(read, ['one', 'two'])
 })
 
-t.test('with permessage-deflate the stages are kept (their zlib contexts have their own sweeper)', async (t) => {
+t.test('with permessage-deflate and context takeover the stages are kept (the window is part of the next message)', async (t) => {
   const { client, server } = await connected(t, { server: { perMessageDeflate: true }, client: { perMessageDeflate: true } })
   t.ok(server.extensions.startsWith('permessage-deflate'), 'compression agreed')
   await echoOnce(client, server, 'compressed')
   sweepTwice()
   t.ok(stageSweeper.has(server), 'kept')
-  t.equal(await echoOnce(client, server, 'again'), 'again')
+  t.equal(await echoOnce(client, server, 'compressed'), 'compressed', 'the next message refers back to the first: still whole')
+})
+
+t.test('with permessage-deflate and no context takeover the stages go too; compressed messages still work', async (t) => {
+  const deflate = { serverNoContextTakeover: true, clientNoContextTakeover: true }
+  const { client, server } = await connected(t, { server: { perMessageDeflate: deflate }, client: { perMessageDeflate: deflate } })
+  t.match(server.extensions, /server_no_context_takeover/, 'agreed without context takeover')
+  const text = 'compressible '.repeat(200)
+  t.equal(await echoOnce(client, server, text), text)
+  t.equal(await echoOnce(server, client, text), text)
+  sweepTwice()
+  t.notOk(stageSweeper.has(server), 'the server side let go of its stages')
+  t.notOk(stageSweeper.has(client), 'the client side too')
+  const before = server.socket.bytesRead
+  t.equal(await echoOnce(client, server, text), text, 'a compressed message after the release')
+  t.ok(server.socket.bytesRead - before < text.length / 4, 'and it came compressed')
+  t.equal(await echoOnce(server, client, text), text, 'the other way too')
 })
 
 t.test('a peer that sends FIN without a byte: the connection ends as abnormal (1006), no stages built', async (t) => {
