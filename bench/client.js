@@ -83,10 +83,28 @@ class Conn {
   }
 }
 
+/**
+ * One local port per connection: past about 28,000 connections from one
+ * address to one server port the ephemeral ports run out, so connections
+ * beyond the first PER_ADDRESS come from 127.0.0.2, 127.0.0.3... (all
+ * loopback on Linux). Undefined (the system's choice) below that.
+ */
+const PER_ADDRESS = 20000
+let connectionsMade = 0
+function localAddress() {
+  const n = connectionsMade++
+  return n < PER_ADDRESS ? undefined : `127.0.0.${1 + Math.floor(n / PER_ADDRESS)}`
+}
+/** `{ localAddress }` when one is needed, else nothing. */
+function spread() {
+  const address = localAddress()
+  return address === undefined ? {} : { localAddress: address }
+}
+
 class OursConn extends Conn {
   static async open(url) {
     const { connect } = require('watershed')
-    const ws = await connect(url, { maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}), ...(STREAM ? { streamMessages: true } : {}) })
+    const ws = await connect(url, { requestOptions: spread(), maxMessageSize: MAX_MESSAGE, textAsBytes: !url.endsWith('/strings'), ...(DEFLATE ? { perMessageDeflate: DEFLATE_SETTINGS[DEFLATE].ours } : {}), ...(STREAM ? { streamMessages: true } : {}) })
     return new OursConn(ws)
   }
 
@@ -167,6 +185,7 @@ class OrigConn extends Conn {
     return new Promise((resolve, reject) => {
       const wskey = shed.generateKey()
       const req = http.request({
+        ...spread(),
         port: Number(port),
         hostname,
         path: pathname,
@@ -251,7 +270,7 @@ class WsConn extends Conn {
   static open(url) {
     const WebSocket = require('ws')
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE ? DEFLATE_SETTINGS[DEFLATE].ws : false })
+      const ws = new WebSocket(url, { ...spread(), maxPayload: MAX_MESSAGE, perMessageDeflate: DEFLATE ? DEFLATE_SETTINGS[DEFLATE].ws : false })
       // ws.extensions names the extensions only: the parameters are in the response.
       let answered = ''
       ws.once('upgrade', (res) => (answered = res.headers['sec-websocket-extensions'] ?? ''))
@@ -323,7 +342,7 @@ class RawConn extends Conn {
   static open(url) {
     const { port } = new URL(url)
     return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(port), '127.0.0.1', () => {
+      const socket = net.connect({ port: Number(port), host: '127.0.0.1', ...spread() }, () => {
         socket.off('error', reject)
         resolve(new RawConn(socket))
       })
@@ -531,6 +550,14 @@ async function timedBig(conn, send, arrived) {
 }
 
 const commands = {
+  /** Memory after full collections (needs --expose-gc). */
+  mem() {
+    if (typeof global.gc !== 'function') throw new Error('mem needs node --expose-gc')
+    for (let i = 0; i < 4; i++) global.gc()
+    const m = process.memoryUsage()
+    return { rss: m.rss, heapUsed: m.heapUsed }
+  },
+
   /** Opens `n` connections to `url`, at most `concurrency` handshakes at a time. Timed. */
   open: timed(async ({ url, n, concurrency }) => {
     const opened = []

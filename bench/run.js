@@ -231,9 +231,9 @@ class Fatal extends Error {}
  * timeout fails the measurement. `serverArgs`: node flags for the server;
  * `childArgs`: arguments after LIB for both children (['--deflate']).
  */
-async function withPair(lib, serverArgs, body, childArgs = []) {
+async function withPair(lib, serverArgs, body, childArgs = [], clientArgs = []) {
   const server = new Child('server', lib, [...serverArgs, ...SERVER_ARGS], childArgs)
-  const client = new Child('client', lib, CLIENT_ARGS, childArgs)
+  const client = new Child('client', lib, [...clientArgs, ...CLIENT_ARGS], childArgs)
   try {
     const [ready, clientReady] = await Promise.all([server.started(), client.started()])
     checkNative(server.label, ready.native)
@@ -384,6 +384,7 @@ function idleRun(cfg) {
           await serverClients(server, 0)
         }
         const before = await server.call('mem')
+        const clientBefore = await client.call('mem')
         await server.call('cpuStart')
         const r = await client.call('open', { url, n: cfg.connections, concurrency: cfg.concurrency })
         const s = await server.call('cpuStop')
@@ -399,6 +400,7 @@ function idleRun(cfg) {
         // Idle for a while, as idle connections are: what a library releases when idle shows.
         if (cfg.idleMs) await new Promise((resolve) => setTimeout(resolve, cfg.idleMs))
         const after = await server.call('mem')
+        const clientAfter = await client.call('mem')
         if (r.opened !== cfg.connections || after.clients !== cfg.connections) {
           throw new Error(`${lib}: opened ${r.opened}, server holds ${after.clients}; expected ${cfg.connections}`)
         }
@@ -413,10 +415,13 @@ function idleRun(cfg) {
           perCpu: n / ((s.cpu.total + r.cpu.total) / 1e6),
           rssPerConn: (after.rss - before.rss) / n,
           heapPerConn: (after.heapUsed - before.heapUsed) / n,
+          clientRssPerConn: (clientAfter.rss - clientBefore.rss) / n,
+          clientHeapPerConn: (clientAfter.heapUsed - clientBefore.heapUsed) / n,
           externalPerConn: (after.external - before.external) / n,
         }
       },
       deflateArgs(cfg),
+      ['--expose-gc'],
     )
 }
 
@@ -524,14 +529,15 @@ function workloads() {
     target: 'ours/ws ≥ 1.0',
     configs: [{ ...fanCfg, libs: wsLibs(false), run: fanoutRun(fanCfg), label: `${fan.clients} clients × ${fan.perClient} × 1 KiB` }],
   })
-  const idle = SMOKE ? { connections: 20, concurrency: 10, warmup: 5 } : { connections: 5000, concurrency: 100, warmup: 100 }
+  // BENCH_IDLE_CONNECTIONS=50000 for the large count (raise `ulimit -n` first: two descriptors a connection, one per process).
+  const idle = SMOKE ? { connections: 20, concurrency: 10, warmup: 5 } : { connections: Number(process.env.BENCH_IDLE_CONNECTIONS ?? 5000), concurrency: 100, warmup: 100 }
   const idleCfg = { key: 'idle', ...idle }
   list.push({
     id: 'd',
     title: 'd. Idle connections: handshakes and memory per connection',
     unit: 'handshakes/s',
     target: 'server bytes per idle connection (RSS and heap) ≤ ws',
-    configs: [{ ...idleCfg, libs: wsLibs(false), run: idleRun(idleCfg), label: `${idle.connections.toLocaleString('en-US')} connections, ${idle.concurrency} at a time` }],
+    configs: [{ ...idleCfg, libs: wsLibs(false, true), run: idleRun(idleCfg), label: `${idle.connections.toLocaleString('en-US')} connections, ${idle.concurrency} at a time` }],
   })
   const bigCfg = { key: 'big', size: SMOKE ? 4 * MiB : 256 * MiB }
   // The streamed run goes with ours (it is ours in stream mode), right after it.
@@ -708,6 +714,8 @@ function renderWorkload(w, results, markdown) {
             ['handshakes per CPU-s (server + client)', 'perCpu', 'higher', 0],
             ['server RSS per connection (bytes)', 'rssPerConn', 'lower', 0],
             ['server heapUsed per connection (bytes)', 'heapPerConn', 'lower', 0],
+            ['client RSS per connection (bytes)', 'clientRssPerConn', 'lower', 0],
+            ['client heapUsed per connection (bytes)', 'clientHeapPerConn', 'lower', 0],
             ['server CPU ms while opening', 'serverCpuMs', 'lower', 0],
             ['client CPU ms while opening', 'clientCpuMs', 'lower', 0],
           ]

@@ -5,7 +5,7 @@
  * WebSocketDuplex (write side) → [Deflate] → FrameEncoder → socket
  * (the bracketed stages only when permessage-deflate was negotiated)
  */
-export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents } from './compat/watershed'
+export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents, type WatershedOptions } from './compat/watershed'
 export {
   WebSocketDuplex,
   type WebSocketDuplexOptions,
@@ -29,20 +29,23 @@ export {
   type PerMessageDeflateOptions,
   type PerMessageDeflateParams,
 } from './protocol/permessage-deflate'
-export { parseExtensions, acceptDeflateOffer, deflateOffer, acceptDeflateResponse, type ExtensionOffer } from './handshake/extensions'
+export { parseExtensions, acceptDeflateOffer, deflateOffer, acceptDeflateResponse, type ExtensionOffer, type DeflateAcceptance } from './handshake/extensions'
 export { ControlFrame, type ControlType } from './protocol/control-frame'
 export { type HeartbeatOptions, type HeartbeatSetting } from './connection/heartbeat'
-export { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions, type ProtocolSelector, type WebSocketRequest } from './handshake/server'
+export { accept, rejectUpgrade, validateUpgradeRequest, type AcceptOptions, type ProtocolSelector, type UpgradeRequest, type WebSocketRequest } from './handshake/server'
 export { acceptHttp2, rejectHttp2, validateExtendedConnect } from './handshake/h2-server'
 export { type Carrier } from './connection/transport'
 export { connect, clientFromUpgrade, type ConnectOptions, type ClientUpgradeOptions, type OverHttp2 } from './handshake/client'
+export { ReadyState } from './connection/ready-state'
+export { type HandshakeResponse } from './connection/handshake-response'
 export { generateKey, acceptKey } from './handshake/key'
 export { Opcode, type FrameSlice, type OutboundFrame, type Role } from './protocol/frame'
-export { isValidCloseCode, encodeClosePayload, parseClosePayload } from './protocol/close'
+export { isValidCloseCode, encodeClosePayload, parseClosePayload, type ClosePayload } from './protocol/close'
 export { applyMask } from './protocol/mask'
 export { Utf8Validator } from './protocol/utf8'
 export { asText, isText } from './protocol/text-bytes'
 export { CloseStatus, WebSocketError, HandshakeError, type WebSocketErrorCode } from './protocol/errors'
+/** The default limits and timeouts, as numbers. */
 export * as limits from './protocol/limits'
 export { channels } from './connection/diagnostics'
 export {

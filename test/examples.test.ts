@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -42,8 +44,8 @@ class NodeProcess {
   stderr = ''
   readonly exited: Promise<Finished>
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, args, { cwd: ROOT, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  constructor(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
+    this.child = spawn(process.execPath, args, { cwd, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
     this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text))
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text))
     this.exited = new Promise((resolve, reject) => {
@@ -83,7 +85,41 @@ class NodeProcess {
 }
 
 /** Runs `node ...args` to its end. */
-const runNode = (args: string[], env: Record<string, string> = {}) => new NodeProcess(args, env).finish()
+const runNode = (args: string[], env: Record<string, string> = {}, cwd = ROOT) => new NodeProcess(args, env, cwd).finish()
+
+/**
+ * A user's project folder, outside the repository: `watershed` installed
+ * (a link to this package, so its `exports` and built dist/ are what is
+ * resolved) beside `@types/node`, and a strict TypeScript configuration.
+ */
+async function userProject(t: Test): Promise<string> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'watershed-readme-'))
+  t.teardown(() => rm(folder, { recursive: true, force: true }))
+  await mkdir(path.join(folder, 'node_modules', '@types'), { recursive: true })
+  await symlink(ROOT, path.join(folder, 'node_modules', 'watershed'), 'dir')
+  await symlink(path.join(ROOT, 'node_modules', '@types', 'node'), path.join(folder, 'node_modules', '@types', 'node'), 'dir')
+  await writeFile(path.join(folder, 'package.json'), JSON.stringify({ name: 'readme-user', private: true }))
+  await writeFile(path.join(folder, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', lib: ['ES2022'], types: ['node'], outDir: 'out', rootDir: '.' },
+  }))
+  return folder
+}
+
+/** Runs a README program as its reader would: `node -e` for CommonJS, a .mjs file, or a .ts file compiled by tsc (strict) first. */
+async function runProgram(t: Test, program: Program, project: () => Promise<string>): Promise<Finished> {
+  if (program.kind === 'commonjs') return runNode(['-e', program.code])
+  const folder = await project()
+  const name = `line-${program.line}`
+  if (program.kind === 'module') {
+    await writeFile(path.join(folder, `${name}.mjs`), program.code)
+    return runNode([`${name}.mjs`], {}, folder)
+  }
+  await writeFile(path.join(folder, `${name}.ts`), program.code)
+  const tsc = path.join(path.dirname(require.resolve('typescript/package.json', { paths: [ROOT] })), 'bin', 'tsc')
+  const compiled = await runNode([tsc, '-p', 'tsconfig.json'], {}, folder)
+  t.equal(compiled.code, 0, `the TypeScript program at README line ${program.line} type-checks (strict)`, { output: compiled.stdout + compiled.stderr })
+  return runNode([path.join('out', `${name}.js`)], {}, folder)
+}
 
 /** The lines of `text`, without trailing white space. */
 const linesOf = (text: string) => text.split('\n').map((line) => line.trimEnd())
@@ -151,15 +187,19 @@ interface Program {
   code: string
   /** Marked `<!-- fragment -->`: compiled, not run. */
   fragment: boolean
+  /** CommonJS (a ```js block), an ES module (```js marked `<!-- module -->`) or TypeScript (```ts). */
+  kind: 'commonjs' | 'module' | 'typescript'
   /** The `<!-- output -->` block after it, if any. */
   output?: { lines: string[]; ordered: boolean }
 }
 
 /**
- * The README's programs. A marker comment on the line right before a fence
- * says what the block is: `<!-- continues above -->` (more of the previous
- * program), `<!-- fragment -->` (not a whole program), `<!-- output -->` or
- * `<!-- output (any order) -->` (a text block: what the program prints).
+ * The README's programs: ```js blocks (CommonJS) and ```ts blocks
+ * (TypeScript). A marker comment on the line right before a fence says what
+ * the block is: `<!-- continues above -->` (more of the previous program),
+ * `<!-- fragment -->` (not a whole program), `<!-- module -->` (an ES
+ * module), `<!-- output -->` or `<!-- output (any order) -->` (a text block:
+ * what the program prints).
  */
 function readmePrograms(markdown: string): Program[] {
   const lines = markdown.split('\n')
@@ -172,11 +212,12 @@ function readmePrograms(markdown: string): Program[] {
     for (i++; i < lines.length && lines[i] !== '```'; i++) body.push(lines[i])
     const marker = (lines[start - 1] ?? '').trim()
     const code = body.join('\n')
-    if (fence[1] === 'js') {
+    if (fence[1] === 'js' || fence[1] === 'ts') {
+      const kind = fence[1] === 'ts' ? 'typescript' : marker === '<!-- module -->' ? 'module' : 'commonjs'
       const last = programs[programs.length - 1]
-      if (marker === '<!-- continues above -->' && last && !last.fragment && !last.output) last.code += `\n${code}`
+      if (marker === '<!-- continues above -->' && last && !last.fragment && !last.output && last.kind === kind) last.code += `\n${code}`
       else if (marker === '<!-- continues above -->') throw new Error(`README line ${start + 1}: nothing above to continue`)
-      else programs.push({ line: start + 1, code, fragment: marker === '<!-- fragment -->' })
+      else programs.push({ line: start + 1, code, fragment: marker === '<!-- fragment -->', kind })
     } else if (marker.startsWith('<!-- output')) {
       const last = programs[programs.length - 1]
       if (!last || last.fragment || last.output) throw new Error(`README line ${start + 1}: output without a program`)
@@ -349,11 +390,16 @@ if (!distBuilt) {
     hasLinesInOrder(t, stopped.stdout, ['[primary] stopping', '[primary] stopped'], 'it stops its workers and its Redis')
   })
 
-  t.test('README: the quick start is `npm install && npm run example`, then `npm test`', async (t) => {
+  t.test('README: Install is `npm install watershed`; CONTRIBUTING starts with `npm install && npm run example`, then `npm test`', async (t) => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
-    const quickStart = readme.match(/## Quick start\n+```sh\n([^`]*)```/)
-    t.ok(quickStart, 'a Quick start section with a sh block')
-    t.strictSame(quickStart?.[1].trim().split('\n'), ['npm install && npm run example', 'npm test'])
+    const install = readme.match(/## Install\n+```sh\n([^`]*)```/)
+    t.strictSame(install?.[1].trim().split('\n'), ['npm install watershed'])
+    t.ok(readme.indexOf('## Install') < readme.indexOf('## A first server and client'), 'the first server and client come after it')
+    const contributing = readFileSync(path.join(ROOT, 'CONTRIBUTING.md'), 'utf8')
+    const start = contributing.match(/## Getting started\n+```sh\n([^`]*)```/)
+    t.strictSame(start?.[1].trim().split('\n'), ['npm install && npm run example', 'npm test'])
+    const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>
+    for (const [, name] of contributing.matchAll(/^\| `npm run ([\w:]+)` \|/gm)) t.ok(scripts[name], `npm run ${name} exists`)
   })
 
   t.test('README: every error code the library declares is documented', async (t) => {
@@ -364,17 +410,38 @@ if (!distBuilt) {
     for (const code of codes) t.match(readme, `\`${code}\``, `${code} is in the README`)
   })
 
+  t.test('docs/coming-from-ws.md: a row for each part of ws, every snippet compiles', async (t) => {
+    const guide = readFileSync(path.join(ROOT, 'docs', 'coming-from-ws.md'), 'utf8')
+    const rows = ['send(data, callback)', 'bufferedAmount', 'terminate()', 'ping(data)', 'readyState', 'binaryType', 'handleProtocols',
+      'perMessageDeflate', 'maxPayload', 'noServer', 'handleUpgrade', 'clients', 'verifyClient', "'unexpected-response'", "'headers'",
+      'createWebSocketStream', 'followRedirects', 'ws+unix:', 'agent', 'TLS options', 'autoPong', 'skipUTF8Validation']
+    const table = guide.slice(guide.indexOf('| ws | watershed |'), guide.indexOf('## Row by row'))
+    for (const row of rows) t.ok(table.includes(row), `the table has ${row}`)
+    const snippets = readmePrograms(guide)
+    t.ok(snippets.length >= 10, `${snippets.length} snippets`)
+    for (const snippet of snippets) {
+      t.ok(snippet.fragment, `the snippet at line ${snippet.line} is marked a fragment`)
+      t.doesNotThrow(() => new vm.Script(`(async () => {\n${snippet.code}\n})`), `the snippet at line ${snippet.line} compiles`)
+    }
+    t.match(readFileSync(path.join(ROOT, 'README.md'), 'utf8'), '(docs/coming-from-ws.md)', 'the README links to it')
+  })
+
   t.test("README: every snippet runs and prints what the README says", async (t) => {
     const programs = readmePrograms(readFileSync(path.join(ROOT, 'README.md'), 'utf8'))
     t.ok(programs.filter((p) => !p.fragment).length >= 6, 'the README has runnable programs')
+    for (const kind of ['commonjs', 'module', 'typescript'] as const) {
+      t.ok(programs.some((p) => p.kind === kind && !p.fragment && p.output), `a ${kind} program with its output`)
+    }
+    let made: Promise<string> | undefined
+    const project = () => (made ??= userProject(t))
     for (const program of programs) {
       if (program.fragment) {
         // Compiled as the body of an async function, so `await` may appear.
         t.doesNotThrow(() => new vm.Script(`(async () => {\n${program.code}\n})`), `the fragment at README line ${program.line} compiles`)
         continue
       }
-      const run = await runNode(['-e', program.code])
-      exitedCleanly(t, run, `the program at README line ${program.line}`)
+      const run = await runProgram(t, program, project)
+      exitedCleanly(t, run, `the program at README line ${program.line} (${program.kind})`)
       if (!program.output) continue
       const printed = linesOf(run.stdout).filter((line) => line !== '')
       const expected = program.output.lines.filter((line) => line !== '')

@@ -9,6 +9,7 @@
  */
 import diagnostics from 'node:diagnostics_channel'
 
+/** The diagnostics_channel channels the library publishes on (open, close, sent, received), for tracing without listeners on each connection. */
 export const channels = {
   open: diagnostics.channel('watershed:open'),
   close: diagnostics.channel('watershed:close'),

@@ -12,6 +12,7 @@
 import type { Carrier, Transport } from './transport'
 import { MAX_TIMER_DELAY } from '../protocol/limits'
 
+/** The heartbeat: a PING every `interval` ms, and the connection dropped when nothing arrives for `timeout` ms. */
 export interface HeartbeatOptions {
   /** Ms between pings. */
   interval: number

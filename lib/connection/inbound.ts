@@ -98,9 +98,13 @@ export class Inbound {
       (this.decoder.readableLength > 0 || (this.inflate?.readableLength ?? 0) > 0 ? 1 : 0)
   }
 
-  /** Between frames and messages, nothing held: it can be dropped and built again later. */
+  /**
+   * Between frames and messages, nothing held, nothing carried over to the
+   * next message (with permessage-deflate: no context takeover): it can be
+   * dropped and built again later.
+   */
   get idle(): boolean {
-    return this.inflate === null && this.decoder.idle && this.assembler.idle
+    return (this.inflate === null || this.inflate.idle) && this.decoder.idle && this.assembler.idle
   }
 
   /** Nothing more will come: what is inside is still assembled and delivered, then end(). */

@@ -35,8 +35,22 @@ function streamSetting(value: unknown): void {
   }
 }
 
+/**
+ * Options a handshake built from options it had checked itself (accept(),
+ * connect()): the duplex need not check them again. Each such object is
+ * made for one connection and handed over at once, so nobody changes it
+ * in between.
+ */
+const checked = new WeakSet<object>()
+
+export function checkedOptions<T extends WebSocketDuplexOptions>(options: T): T {
+  checked.add(options)
+  return options
+}
+
 /** Checks every WebSocketDuplex option; throws a TypeError or RangeError naming the first bad one. */
 export function validateDuplexOptions(options: WebSocketDuplexOptions): void {
+  if (checked.has(options)) return
   const bag = object(options, 'options')
   if (bag.role !== undefined && bag.role !== 'server' && bag.role !== 'client') {
     throw new TypeError(`role must be 'server' or 'client', not ${shown(bag.role)}`)

@@ -62,9 +62,13 @@ export class Outbound {
     return this.encoder.readableLength
   }
 
-  /** Nothing queued and no compression context: it can be dropped and built again later. */
+  /**
+   * Nothing queued, nothing carried over to the next message (with
+   * permessage-deflate: no context takeover): it can be dropped and built
+   * again later.
+   */
   get idle(): boolean {
-    return this.deflate === null && this.encoder.writableLength === 0 && this.encoder.readableLength === 0
+    return (this.deflate === null || this.deflate.idle) && this.encoder.writableLength === 0 && this.encoder.readableLength === 0
   }
 
   destroy(): void {

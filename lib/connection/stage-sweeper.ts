@@ -11,7 +11,7 @@
  * keeps the process alive.
  */
 
-export const STAGE_SWEEP_INTERVAL = 2000
+export const STAGE_SWEEP_INTERVAL = 1000
 
 export class StageSweeper {
   readonly #interval: number

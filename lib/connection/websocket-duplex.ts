@@ -18,6 +18,7 @@ import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
 import { ControlFrame } from '../protocol/control-frame'
 import { forward } from './forward'
 import { PipedSources } from './proxy-close'
+import { ClosingHandshake } from './closing-handshake'
 import { stageSweeper } from './stage-sweeper'
 import { type Carrier, type Transport, transportOf } from './transport'
 import type { Socket } from 'node:net'
@@ -38,7 +39,10 @@ import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from 
 import { type MessageSource, isMessageSource, sendSource } from './message-source'
 import { MessageStream } from '../stages/message-stream'
 import { PreparedMessage } from '../protocol/prepared-message'
+import { type ReadyState, readyStateOf } from './ready-state'
+import { type HandshakeResponse, responseOf } from './handshake-response'
 
+/** Options of a connection, as accept() and connect() take them (limits, timeouts, heartbeat, high-water marks, stream mode). */
 export interface WebSocketDuplexOptions {
   /** Which end of the connection this is. Default 'server'. */
   role?: Role
@@ -118,6 +122,7 @@ export interface Compression extends PerMessageDeflateParams {
   threshold?: number
 }
 
+/** A whole message as read: a string for text, a Buffer for binary. */
 export type WebSocketMessage = string | Buffer
 
 /** What a connection in stream mode (`streamMessages`) reads: whole messages, or MessageStreams. */
@@ -256,16 +261,13 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #closePayload: Buffer | null = null
   /** What is piped into this one: a message proxy's other leg passes its peer's close on (proxy-close.ts). */
   #piped: PipedSources | null = null
-  #closeSent = false
-  #closeReceived: ControlFrame | null = null
-  /** The failure that ends this connection, reported after buffered messages. */
-  #error: Error | null = null
+  /** Where the closing handshake stands; the peer's CLOSE and the failure, if any (closing-handshake.ts). */
+  readonly #closing = new ClosingHandshake()
   /** A decoder error waiting for the frames before it to be assembled. */
   #inboundError: Error | null = null
   #closeTimer: NodeJS.Timeout | null = null
   /** At most one automatic PONG waits while the socket is backed up. */
   #pendingPong: Buffer | null = null
-  #settled = false
   /** The read side has been ended (push(null)). */
   #eof = false
   /** 'finish' waits for the connection to be closed, so end()'s callback means closed. */
@@ -379,7 +381,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   }
 
   #sweepMe(): void {
-    if (!this.#settled && !this.destroyed) stageSweeper.add(this, () => this.#sweep())
+    if (!this.#closing.closed && !this.destroyed) stageSweeper.add(this, () => this.#sweep())
   }
 
   /** A sweep's visit: a connection quiet since the last one gives back the stages it can. True once it holds none. */
@@ -398,10 +400,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #releaseInbound(): void {
     const inbound = this.#in
     if (inbound === null || this.#stopSocket === null || !inbound.idle || this.readableLength > 0) return
-    if (this.#closeReceived || this.#error || this.#inboundError || this.#eof) return
+    if (this.#closing.peerClose || this.#closing.failure || this.#inboundError || this.#eof) return
     this.#stopSocket()
     this.#stopSocket = null
     this.#in = null
+    // Its zlib context, if any, is freed now rather than by the compression stage's own sweeper.
+    inbound.destroy()
     this.#awaitingFirst = true
     this.socket.on('data', WebSocketDuplex.#socketFirstBytes)
   }
@@ -410,9 +414,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #releaseOutbound(): void {
     const out = this.#out
     if (out === null || !out.idle || this.writableLength > 0 || this.writableEnded) return
-    if (this.#closeSent || this.#error || this.#sending || this.#pendingWrite || this.#pendingPong) return
+    if (this.#closing.state !== 'open' || this.#sending || this.#pendingWrite || this.#pendingPong) return
     out.unpipe()
     this.#out = null
+    out.destroy()
   }
 
   /** The first bytes after the handshake: build the read side and let the socket flow into it. */
@@ -438,16 +443,26 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   /** The peer's close code: 1005 if its CLOSE had none, 1006 if none came. */
   get closeCode(): number {
-    return this.#closeReceived?.code ?? CloseStatus.ABNORMAL
+    return this.#closing.peerClose?.code ?? CloseStatus.ABNORMAL
   }
 
   get closeReason(): string {
-    return this.#closeReceived?.reason ?? ''
+    return this.#closing.peerClose?.reason ?? ''
   }
 
   /** Bytes accepted by write() but not yet handed to the kernel. */
   get bufferedAmount(): number {
     return this.writableLength + (this.#out?.buffered ?? 0) + this.socket.writableLength
+  }
+
+  /** OPEN, CLOSING (a CLOSE sent or received, or failing) or CLOSED, numbered as WHATWG's readyState (ReadyState). */
+  get readyState(): ReadyState {
+    return readyStateOf(this.destroyed || this.#closing.closed, this.writableEnded || this.#closing.state !== 'open')
+  }
+
+  /** A client's record of the server's 101 response (status, headers); null on the server side. */
+  get response(): HandshakeResponse | null {
+    return responseOf(this)
   }
 
   /**
@@ -462,10 +477,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     this.end()
   }
 
+  /** Sends a PING (payload up to 125 bytes); false when it cannot be sent any more or must wait for 'drain'. */
   ping(data: string | Uint8Array = Buffer.alloc(0)): boolean {
     return this.#sendControl(Opcode.PING, data)
   }
 
+  /** Sends an unsolicited PONG (payload up to 125 bytes); false when it cannot be sent any more or must wait for 'drain'. */
   pong(data: string | Uint8Array = Buffer.alloc(0)): boolean {
     return this.#sendControl(Opcode.PONG, data)
   }
@@ -488,7 +505,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   }
 
   override _read(): void {
-    if (!this.#closeReceived && !this.#error) this.#in?.assembler.resume()
+    if (!this.#closing.peerClose && !this.#closing.failure) this.#in?.assembler.resume()
   }
 
   /**
@@ -549,7 +566,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   override _write(chunk: string | Buffer, encoding: string, callback: (error?: Error | null) => void): void {
     // While failing, writes are held; _destroy() fails them, so every callback is called.
-    if (this.#error) {
+    if (this.#closing.failure) {
       this.#pendingWrite = callback
       this.#pendingTaken = false
       return
@@ -589,7 +606,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       (error: Error) => {
         this.#sending = null
         if (this.destroyed) {
-          callback(this.#error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
+          callback(this.#closing.failure ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
             'the connection closed before the streamed message ended'))
           return
         }
@@ -604,15 +621,15 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   override _final(callback: (error?: Error | null) => void): void {
     // Not when the write side was ended already (the peer left without a CLOSE: nothing more is sent).
-    if (!this.#closeSent && !this.#error && !this.#settled && !this.#out?.input.writableEnded) {
-      const received = this.#closeReceived
+    if (this.#closing.canSend && !this.#out?.input.writableEnded) {
+      const received = this.#closing.peerClose
       // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
       const payload = received
         ? received.code === CloseStatus.NO_STATUS ? Buffer.alloc(0) : received.payload.subarray(0, 2)
         : this.#closePayload ?? this.#piped?.forwardedClose() ?? NORMAL_CLOSE
       this.#writeClose(payload)
     }
-    if (this.#settled) callback()
+    if (this.#closing.closed) callback()
     else this.#finalCallback = () => callback()
   }
 
@@ -637,7 +654,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     this.#pendingWrite = null
     if (pending && this.#pendingTaken) pending()
     else if (pending) {
-      pending(error ?? this.#error ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
+      pending(error ?? this.#closing.failure ?? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
         'connection closed before the message was sent'))
     }
     callback(error)
@@ -647,12 +664,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
     if (!(payload instanceof Uint8Array)) throw new TypeError('control payload must be a string or Uint8Array')
     if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('control payload over 125 bytes')
-    if (this.#closeSent || this.#error || this.destroyed) return false
+    if (!this.#closing.canSend || this.destroyed) return false
     return this.#output().input.write({ opcode, payload })
   }
 
   #writeClose(payload: Buffer): void {
-    this.#closeSent = true
+    this.#closing.sent()
     this.#heartbeat?.stop()
     this.#output().input.write({ opcode: Opcode.CLOSE, payload })
     this.#afterCloseStep()
@@ -660,7 +677,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   /** After each half of the closing handshake: close TCP, or wait for the peer. */
   #afterCloseStep(): void {
-    if (this.#closeSent && this.#closeReceived) {
+    if (this.#closing.exchanged) {
       // On TCP the server closes first (section 7.1.1) and the client waits for it (transport.ts).
       if (this.#transport.endsFirst(this.socket, this.role)) this.#output().input.end()
     }
@@ -668,7 +685,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   }
 
   #onItem(item: AssembledItem): void {
-    if (this.#closeReceived || this.#error) return
+    if (this.#closing.peerClose || this.#closing.failure) return
     if (channels.received.hasSubscribers) channels.received.publish({ connection: this, data: item })
     if (!(item instanceof ControlFrame)) {
       // A reader working through a message stream is making progress (see #progress()).
@@ -678,12 +695,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     }
     if (item.type === 'ping') {
       this.emit('ping', item.payload)
-      if (this.#settings.autoPong && !this.#closeSent) this.#queuePong(item.payload)
+      if (this.#settings.autoPong && this.#closing.canSend) this.#queuePong(item.payload)
     } else if (item.type === 'pong') {
       this.#heartbeat?.pong()
       this.emit('pong', item.payload)
     } else {
-      this.#closeReceived = item
+      this.#closing.received(item)
       this.#heartbeat?.stop()
       this.#stopReading()
       this.emit('closing', item.code, item.reason)
@@ -691,7 +708,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       // Our answer may wait behind unread messages or writes: bound that too.
       this.#armCloseTimer()
       this.#endReadable()
-      if (this.#closeSent) this.#afterCloseStep()
+      if (this.#closing.closeSent) this.#afterCloseStep()
     }
   }
 
@@ -705,7 +722,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #heartbeatPing(): void {
     // While our side is backed up a ping would only queue behind it (one per
     // round, without end); the round still judges the peer by what arrives.
-    if (this.#closeSent || this.#error || this.#out?.input.writableNeedDrain) return
+    if (!this.#closing.canSend || this.#out?.input.writableNeedDrain) return
     this.#output().input.write({ opcode: Opcode.PING, payload: Buffer.alloc(0) })
   }
 
@@ -718,21 +735,21 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #onOutboundDrain(): void {
     const payload = this.#pendingPong
     this.#pendingPong = null
-    if (payload && !this.#closeSent) this.#output().input.write({ opcode: Opcode.PONG, payload })
+    if (payload && this.#closing.canSend) this.#output().input.write({ opcode: Opcode.PONG, payload })
     const pending = this.#pendingWrite
-    if (pending && !this.#error) {
+    if (pending && !this.#closing.failure) {
       this.#pendingWrite = null
       pending()
     }
   }
 
   #onStageError(error: Error): void {
-    if (!this.#closeReceived) this.#fail(error)
+    if (!this.#closing.peerClose) this.#fail(error)
   }
 
   /** Every frame that arrived has been assembled and read, and no CLOSE was among them. */
   #onInboundEnd(): void {
-    if (this.#closeReceived || this.#error) return
+    if (this.#closing.peerClose || this.#closing.failure) return
     if (this.#inboundError) {
       this.#fail(this.#inboundError)
       return
@@ -747,7 +764,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #onSocketEnd(): void {
     // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
     // perhaps) decide what follows, unless there is nothing left to say.
-    if (this.#error || (this.#closeSent && this.#closeReceived)) this.#output().input.end()
+    if (this.#closing.failure || this.#closing.exchanged) this.#output().input.end()
     // What is still in the pipeline may wait for a reader: bound that wait, as for a CLOSE.
     else this.#armCloseTimer()
     // A FIN before any byte: the read side ends as it would after frames (1006, no CLOSE).
@@ -757,7 +774,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #onSocketError(error: Error): void {
     // Once the peer's CLOSE is in, it has said all it will: a reset after it
     // (a browser leaving the page) is no failure.
-    if (!this.#closeReceived) this.#fail(error)
+    if (!this.#closing.peerClose) this.#fail(error)
   }
 
   #onSocketClose(): void {
@@ -766,8 +783,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   /** Fails the connection (section 7.1.7): CLOSE with the error's status, then close TCP. */
   #fail(error: Error): void {
-    if (this.#error) return
-    this.#error = error
+    if (!this.#closing.fail(error)) return
     this.#sending?.abort(error)
     this.#heartbeat?.stop()
     this.#stopReading()
@@ -776,15 +792,15 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     // A failed compressor takes nothing more: the CLOSE then goes straight to the encoder.
     const output = this.#output()
     const out = output.input.destroyed ? output.encoder : output.input
-    if (!this.#closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
-      this.#closeSent = true
+    if (!this.#closing.closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
+      this.#closing.sent()
       out.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
     }
     // On TCP the server closes at once and a client waits for it (section 7.1.1; transport.ts).
     if (this.#transport.endsFirst(this.socket, this.role)) out.end()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
-    if (this.#settled) this.#holdFailure(error)
+    if (this.#closing.closed) this.#holdFailure(error)
     else if (this.socket.destroyed) this.#settle()
   }
 
@@ -805,7 +821,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     const expire = () => {
       // The peer has said all it will (CLOSE or FIN) and our own reader is
       // still working through what came before: that is progress, not a hang.
-      const ownReader = (this.#closeReceived !== null || this.socket.readableEnded) && !this.readableEnded
+      const ownReader = (this.#closing.peerClose !== null || this.socket.readableEnded) && !this.readableEnded
       if (ownReader && this.#progress() !== reads) {
         reads = this.#progress()
         this.#closeTimer = setTimeout(expire, this.#settings.closeTimeout).unref()
@@ -866,7 +882,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       const unread = this.readableLength + (this.#in?.unread ?? 0)
       const error = new WebSocketError('WS_ERR_UNREAD_MESSAGES', CloseStatus.ABNORMAL,
         `the connection closed with ${unread} message${unread === 1 ? '' : 's'} not read`)
-      if (this.#error) error.cause = this.#error
+      if (this.#closing.failure) error.cause = this.#closing.failure
       this.destroy(error)
     }
     this.#unreadTimer = setTimeout(check, this.#settings.closeTimeout).unref()
@@ -893,14 +909,14 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   /** TCP is closed: end the read side, or report the failure once buffered messages are read. */
   #settle(): void {
-    if (this.#settled) return
-    this.#settled = true
+    if (this.#closing.closed) return
+    this.#closing.tcpClosed()
     this.#heartbeat?.stop()
     stageSweeper.delete(this)
     this.#clearCloseTimer()
     this.#detach()
     const error =
-      this.#error ??
+      this.#closing.failure ??
       (this.writableLength > 0
         ? new WebSocketError('WS_ERR_ABNORMAL_CLOSURE', CloseStatus.ABNORMAL,
           `connection closed with ${this.writableLength} bytes not sent`)
@@ -917,7 +933,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     }
     // Clean: 'finish' now; the frames still in the pipeline reach the reader,
     // then 'end' (#onInboundEnd); then 'close'.
-    if (this.#closeReceived) this.#endReadable()
+    if (this.#closing.peerClose) this.#endReadable()
     else this.#drainInbound()
     this.#armUnreadTimer()
     const finish = this.#finalCallback

@@ -12,6 +12,7 @@
  */
 import { isText, markText } from '../protocol/text-bytes'
 
+/** Options of one write(): whether to compress this message, and whether a source is sent as text. */
 export interface WriteOptions {
   /**
    * With permessage-deflate negotiated: `false` sends this message

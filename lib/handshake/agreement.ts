@@ -62,28 +62,24 @@ export function checkAgreement(
 /** The headers the handshake itself sets; the caller's own of these are left out. */
 const HANDSHAKE_HEADERS = ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version']
 
-/**
- * The request's headers but for those of the HTTP/1.1 upgrade itself: the
- * caller's (less those the handshake sets), the version, and the offers of
- * subprotocols and extensions.
- */
-export function offerHeaders(options: ConnectOptions, protocols: readonly string[]): { headers: Record<string, string>; offeredExtensions: string | undefined } {
+/** The caller's extra request headers, less those the handshake sets itself. */
+export function callerHeaders(options: ConnectOptions): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     if (!HANDSHAKE_HEADERS.includes(name.toLowerCase())) headers[name] = value
   }
-  headers['Sec-WebSocket-Version'] = '13'
-  if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
-  if (options.perMessageDeflate) {
-    headers['Sec-WebSocket-Extensions'] = deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
-  }
-  const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
-  return { headers, offeredExtensions }
+  return headers
+}
+
+/** The Sec-WebSocket-Extensions offer, if compression is asked for. */
+export function extensionOffer(options: ConnectOptions): string | undefined {
+  return options.perMessageDeflate ? deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate) : undefined
 }
 
 /** The connection's own options among connect()'s. */
 export function clientConnectionOptions(options: ConnectOptions): WebSocketDuplexOptions {
   const { protocols: _p, raw: _r, maxResponseHeaders: _m, perMessageDeflate: _d, headers: _h, handshakeTimeout: _t,
-    maxResponseHeaderSize: _s, signal: _g, requestOptions: _o, http2: _2, http2Fallback: _f, ...duplexOptions } = options
+    maxResponseHeaderSize: _s, signal: _g, requestOptions: _o, followRedirects: _r2, maxRedirects: _m2, http2: _2, http2Fallback: _f,
+    ...duplexOptions } = options
   return duplexOptions
 }

@@ -5,22 +5,27 @@
  */
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2'
-import type { Carrier } from '../connection/transport'
-import { connectHttp2 } from './h2-client'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from '../protocol/errors'
-import { type Agreement, checkAgreement, offerHeaders, offeredProtocols } from './agreement'
+import { type Agreement, callerHeaders, checkAgreement, extensionOffer, offeredProtocols } from './agreement'
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2'
+import type { Carrier } from '../connection/transport'
+import { connectHttp2 } from './h2-client'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { hasToken, parseTokenList } from './header-tokens'
 import { acceptKey, generateKey } from './key'
 import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
-import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
-import { upgradeRequestOn } from './upgrade-requests'
+import { type ClientTarget, REDIRECT_STATUSES, clientTarget, redirectTarget, sameOrigin } from './client-target'
+import { keepResponse } from '../connection/handshake-response'
+import { checkedOptions } from '../connection/options'
+import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
+import { directConnection } from './direct-connection'
 import { type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 
+/** Options of clientFromUpgrade(), and the part of connect()'s options about the 101 response and the connection. */
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
    * The subprotocols the request offered, so that a choice outside them is
@@ -39,6 +44,7 @@ export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role
   perMessageDeflate?: boolean | PerMessageDeflateOptions
 }
 
+/** Options of connect(): the request (headers, requestOptions, redirects, timeout, signal) and the connection. */
 export interface ConnectOptions extends ClientUpgradeOptions {
   /** Extra request headers (Origin, Cookie, Authorization, ...). */
   headers?: Record<string, string>
@@ -49,16 +55,29 @@ export interface ConnectOptions extends ClientUpgradeOptions {
   /** Aborts the handshake. */
   signal?: AbortSignal
   /**
-   * Further options for http.request / https.request (TLS settings, agent,
-   * localAddress...), or for http2.connect() when `http2` is `true`.
+   * Further options for `http.request` / `https.request`, passed as they are:
+   * an `agent` (an HTTP proxy's, or one that keeps TLS sessions), TLS settings
+   * for wss: (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`,
+   * `minVersion`...), `localAddress`, `family`, `lookup`. The URL decides the
+   * host, port, path and method; the handshake decides its own headers.
    */
   requestOptions?: https.RequestOptions
   /**
+   * Follow 301, 302, 303, 307 and 308 answers to their Location, up to
+   * `maxRedirects` times. Default false: a redirect is a refusal
+   * (WS_ERR_UNEXPECTED_RESPONSE, with the Location in its headers).
+   * Authorization, Cookie and Proxy-Authorization headers are sent to the
+   * first origin only.
+   */
+  followRedirects?: boolean
+  /** Most redirects followed before giving up with WS_ERR_TOO_MANY_REDIRECTS. Default 10. */
+  maxRedirects?: number
+  /**
    * WebSocket over HTTP/2 (RFC 8441): `true` opens an HTTP/2 session for
-   * this WebSocket (closed with it); a ClientHttp2Session is shared (the
-   * WebSocket is one stream on it, and the session stays the caller's).
-   * Fails with WS_ERR_HTTP2_UNSUPPORTED when the server does not take
-   * WebSockets over HTTP/2. Default: HTTP/1.1.
+   * this WebSocket (closed with it; `requestOptions` go to http2.connect());
+   * a ClientHttp2Session is shared (the WebSocket is one stream on it, and
+   * the session stays the caller's). Fails with WS_ERR_HTTP2_UNSUPPORTED
+   * when the server does not take WebSockets over HTTP/2. Default: HTTP/1.1.
    */
   http2?: boolean | ClientHttp2Session
   /** With `http2`: connect over HTTP/1.1 instead of failing with WS_ERR_HTTP2_UNSUPPORTED. Default false. */
@@ -86,10 +105,11 @@ export function clientFromUpgrade(
   key: string,
   options: ClientUpgradeOptions = {},
 ): WebSocketDuplex | Socket {
-  return completeClient(res, socket, head, key, options, requestedExtensions(socket))
+  validateClientOptions(options)
+  return completeClient(res, socket, head, key, options, requestedExtensions(socket), undefined)
 }
 
-/** The client side after the 101, given the Sec-WebSocket-Extensions the request offered. */
+/** The client side after the 101 (options already checked), given the Sec-WebSocket-Extensions the request offered. */
 function completeClient(
   res: IncomingMessage,
   socket: NodeDuplex,
@@ -97,11 +117,12 @@ function completeClient(
   key: string,
   options: ClientUpgradeOptions,
   offeredExtensions: string | undefined,
+  url: string | undefined,
 ): WebSocketDuplex | Socket {
-  validateClientOptions(options)
   const { protocol, compression, extensions } = checkResponse(
     res, key, options.protocols ?? requestedProtocols(socket), offeredExtensions, options.maxResponseHeaders, options.perMessageDeflate,
   )
+  forgetUpgradeRequest(socket)
   const tcp = socket as Socket
   if (options.raw) {
     if (head.length > 0) tcp.unshift(head)
@@ -110,12 +131,14 @@ function completeClient(
     return tcp
   }
   const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return new WebSocketDuplex(tcp, { ...duplexOptions, role: 'client', protocol, head, compression, extensions })
+  const connection = new WebSocketDuplex(tcp, checkedOptions({ ...duplexOptions, role: 'client', protocol, head, compression, extensions }))
+  keepResponse(connection, res, url)
+  return connection
 }
 
 /** The Sec-WebSocket-Extensions the request sent on `socket` offered, if it is known. */
 function requestedExtensions(socket: NodeDuplex): string | undefined {
-  const header = upgradeRequestOn(socket)?.getHeader('sec-websocket-extensions')
+  const header = upgradeOffersOn(socket)?.extensions
   if (header === undefined) return undefined
   return Array.isArray(header) ? header.join(', ') : String(header)
 }
@@ -126,9 +149,9 @@ function requestedExtensions(socket: NodeDuplex): string | undefined {
  * when the request is not known (it was not made by this process).
  */
 function requestedProtocols(socket: NodeDuplex): string[] | undefined {
-  const request = upgradeRequestOn(socket)
-  if (request === undefined) return undefined
-  const header = request.getHeader('sec-websocket-protocol')
+  const offers = upgradeOffersOn(socket)
+  if (offers === undefined) return undefined
+  const header = offers.protocols
   if (header === undefined) return []
   const values = Array.isArray(header) ? header.map(String) : [String(header)]
   const offered = parseTokenList(values.join(','))
@@ -175,116 +198,160 @@ export interface OverHttp2 {
   http2: true | ClientHttp2Session
 }
 
-export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & { http2Fallback?: false } & { raw: true }): Promise<ClientHttp2Stream>
-export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & { http2Fallback?: false } & StreamMode): Promise<WebSocketDuplex<InboundMessage, ClientHttp2Stream>>
-export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & { http2Fallback?: false }): Promise<WebSocketDuplex<string | Buffer, ClientHttp2Stream>>
+type NoFallback = OverHttp2 & { http2Fallback?: false }
+export function connect(url: string | URL, options: ConnectOptions & NoFallback & { raw: true }): Promise<ClientHttp2Stream>
+export function connect(url: string | URL, options: ConnectOptions & NoFallback & StreamMode): Promise<WebSocketDuplex<InboundMessage, ClientHttp2Stream>>
+export function connect(url: string | URL, options: ConnectOptions & NoFallback): Promise<WebSocketDuplex<string | Buffer, ClientHttp2Stream>>
 export function connect(url: string | URL, options: ConnectOptions & OverHttp2 & StreamMode): Promise<WebSocketDuplex<InboundMessage, Carrier>>
 export function connect(url: string | URL, options: ConnectOptions & OverHttp2): Promise<WebSocketDuplex<string | Buffer, Carrier>>
 export function connect(url: string | URL, options: ConnectOptions & { raw: true }): Promise<Socket>
 export function connect(url: string | URL, options: ConnectOptions & StreamMode): Promise<WebSocketDuplex<InboundMessage>>
 export function connect(url: string | URL, options?: ConnectOptions): Promise<WebSocketDuplex>
 /**
- * Public: opens a WebSocket connection to a ws:// or wss:// URL and resolves
- * once the handshake has been checked; with `http2`, as a stream of an
- * HTTP/2 session.
+ * Public: opens a WebSocket connection to a ws:, wss:, http:, https:,
+ * ws+unix: or wss+unix: URL and resolves once the handshake has been
+ * checked; with `http2`, as a stream of an HTTP/2 session.
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex<InboundMessage, Carrier> | Carrier> {
+  if (!options.http2) return connectHttp1(url, options)
   validateClientOptions(options)
-  const target = new URL(url)
-  const secure = target.protocol === 'wss:' || target.protocol === 'https:'
-  if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
-    throw new SyntaxError(`unsupported URL scheme ${target.protocol}: expected ws: or wss:`)
-  }
-  if (!options.http2) return connectHttp1(target, secure, options)
+  const target = clientTarget(url)
+  if (target.socketPath !== undefined) throw new SyntaxError('http2 is for TCP URLs: a unix domain socket URL cannot carry it')
   try {
-    return await connectHttp2(target, secure, options as ConnectOptions & OverHttp2)
+    return await connectHttp2(new URL(url), target.secure, options as ConnectOptions & OverHttp2)
   } catch (error) {
     if (!options.http2Fallback || (error as HandshakeError).code !== 'WS_ERR_HTTP2_UNSUPPORTED') throw error
-    return connectHttp1(target, secure, options)
+    return connectHttp1(url, options)
   }
 }
 
-/** The opening handshake over HTTP/1.1: an upgrade request, and its 101 checked. */
-function connectHttp1(target: URL, secure: boolean, options: ConnectOptions): Promise<WebSocketDuplex | Socket> {
+/** The opening handshake over HTTP/1.1: an upgrade request (redirects followed if asked), and its 101 checked. */
+function connectHttp1(url: string | URL, options: ConnectOptions): Promise<WebSocketDuplex | Socket> {
   return new Promise((resolve, reject) => {
+    validateClientOptions(options)
+    const first = clientTarget(url)
     const protocols = offeredProtocols(options.protocols)
-    const key = generateKey()
-    const { headers, offeredExtensions } = offerHeaders(options, protocols)
-    Object.assign(headers, { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key })
+    const extra = callerHeaders(options)
+    const offer = extensionOffer(options)
     const signal = options.signal
     signal?.throwIfAborted()
 
     const maxHeaderSize = options.maxResponseHeaderSize ?? DEFAULT_MAX_RESPONSE_HEADER_SIZE
     const maxHeaders = options.maxResponseHeaders ?? DEFAULT_MAX_RESPONSE_HEADERS
-    const request = (secure ? https : http).request({
-      ...options.requestOptions,
-      maxHeaderSize,
-      hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: target.port || (secure ? 443 : 80),
-      path: target.pathname + target.search,
-      method: 'GET',
-      headers,
-    })
-    request.maxHeadersCount = maxHeaders + 1
+    const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS
+    // One deadline for the whole handshake, redirects included.
     const deadline = Date.now() + (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
-    const timer = setTimeout(() => {
-      request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
-    }, deadline - Date.now())
-    const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const done = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
 
-    request.on('upgrade', (res, socket: Socket, head: Buffer) => {
-      done()
-      try {
-        resolve(completeClient(res, socket, head, key, { ...options, protocols }, offeredExtensions))
-      } catch (error) {
-        socket.destroy()
-        reject(error)
-      }
-    })
-    // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
-    request.on('response', (res) => {
-      let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
-      try {
-        checkResponse(res, key, protocols, offeredExtensions, maxHeaders)
-      } catch (error) {
-        failure = error
-      }
-      if (failure instanceof HandshakeError && failure.code === 'WS_ERR_UNEXPECTED_RESPONSE') {
-        // A refusal says why in its headers (a 401's WWW-Authenticate, a
-        // redirect's Location) and its body: keep the start of the body, read
-        // within what is left of the handshake timeout. The signal still aborts.
+    /** One upgrade request; a followed redirect makes the next. */
+    const attempt = (target: ClientTarget, redirects: number): void => {
+      const key = generateKey()
+      // Credentials given for the first origin are not handed to another one a redirect names.
+      const headers = sameOrigin(target, first) ? { ...extra } : withoutCredentials(extra)
+      Object.assign(headers, {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': key,
+        'Sec-WebSocket-Version': '13',
+      })
+      if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ')
+      if (offer !== undefined) headers['Sec-WebSocket-Extensions'] = offer
+      const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
+
+      const request = (target.secure ? https : http).request({
+        ...directConnection(target.secure, options.requestOptions),
+        ...options.requestOptions,
+        maxHeaderSize,
+        ...(target.socketPath === undefined ? { hostname: target.hostname, port: target.port } : { socketPath: target.socketPath }),
+        path: target.path,
+        method: 'GET',
+        headers,
+      })
+      request.maxHeadersCount = maxHeaders + 1
+      const timer = setTimeout(() => {
+        request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
+      }, deadline - Date.now())
+      const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const done = () => {
         clearTimeout(timer)
-        readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+        signal?.removeEventListener('abort', onAbort)
+      }
+
+      request.on('upgrade', (res, socket: Socket, head: Buffer) => {
+        done()
+        try {
+          resolve(completeClient(res, socket, head, key, { ...options, protocols }, offeredExtensions, target.url.href))
+        } catch (error) {
+          socket.destroy()
+          reject(error)
+        }
+      })
+      // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
+      request.on('response', (res) => {
+        const location = res.headers.location
+        if (options.followRedirects && REDIRECT_STATUSES.has(res.statusCode ?? 0) && location !== undefined) {
           done()
-          const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
-          refusal.body = body.toString('utf8')
-          reject(refusal)
+          res.resume()
           request.destroy()
-        })
-        return
-      }
-      done()
-      res.resume()
-      request.destroy()
-      reject(failure)
-    })
-    request.on('error', (error: Error & { code?: string }) => {
-      done()
-      // llhttp's own words for a head over maxHeaderSize; say it in ours.
-      if (error.code === 'HPE_HEADER_OVERFLOW') {
-        const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
-          `response head exceeds ${maxHeaderSize} bytes`)
-        overflow.cause = error
-        reject(overflow)
-      } else {
-        reject(error)
-      }
-    })
-    request.end()
+          try {
+            if (redirects >= maxRedirects) {
+              throw new HandshakeError('WS_ERR_TOO_MANY_REDIRECTS',
+                `more than ${maxRedirects} redirects (the last one to ${JSON.stringify(location)})`, res.statusCode, headerFields(res))
+            }
+            attempt(redirectTarget(location, target, res.statusCode ?? 0, headerFields(res)), redirects + 1)
+          } catch (error) {
+            reject(error)
+          }
+          return
+        }
+        let failure: unknown = new HandshakeError('WS_ERR_HANDSHAKE', 'the server did not switch protocols')
+        try {
+          checkResponse(res, key, protocols, offeredExtensions, maxHeaders)
+        } catch (error) {
+          failure = error
+        }
+        if (failure instanceof HandshakeError && failure.code === 'WS_ERR_UNEXPECTED_RESPONSE') {
+          // A refusal says why in its headers (a 401's WWW-Authenticate, a
+          // redirect's Location) and its body: keep the start of the body, read
+          // within what is left of the handshake timeout. The signal still aborts.
+          clearTimeout(timer)
+          readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+            done()
+            const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
+            refusal.body = body.toString('utf8')
+            reject(refusal)
+            request.destroy()
+          })
+          return
+        }
+        done()
+        res.resume()
+        request.destroy()
+        reject(failure)
+      })
+      request.on('error', (error: Error & { code?: string }) => {
+        done()
+        // llhttp's own words for a head over maxHeaderSize; say it in ours.
+        if (error.code === 'HPE_HEADER_OVERFLOW') {
+          const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
+            `response head exceeds ${maxHeaderSize} bytes`)
+          overflow.cause = error
+          reject(overflow)
+        } else {
+          reject(error)
+        }
+      })
+      request.end()
+    }
+    attempt(first, 0)
   })
+}
+
+/** Request headers that carry credentials, left out when a redirect leads to another origin. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) if (!CREDENTIAL_HEADERS.includes(name.toLowerCase())) kept[name] = value
+  return kept
 }

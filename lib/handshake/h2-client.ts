@@ -15,9 +15,10 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import { CloseStatus, HandshakeError, WebSocketError } from '../protocol/errors'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from '../protocol/limits'
 import { type InboundMessage, WebSocketDuplex } from '../connection/websocket-duplex'
-import { checkAgreement, clientConnectionOptions, offerHeaders, offeredProtocols } from './agreement'
+import { callerHeaders, checkAgreement, clientConnectionOptions, extensionOffer, offeredProtocols } from './agreement'
 import type { ConnectOptions } from './client'
 import { REFUSAL_BODY_LIMIT, readBodyStart } from './response-body'
+import { checkedOptions } from '../connection/options'
 
 /** Headers of HTTP/1.1's connection management, which HTTP/2 forbids (RFC 9113 section 8.2.2). */
 const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'host'])
@@ -39,7 +40,10 @@ export async function connectHttp2(
   options: ConnectOptions & { http2: true | ClientHttp2Session },
 ): Promise<WebSocketDuplex<InboundMessage, ClientHttp2Stream> | ClientHttp2Stream> {
   const protocols = offeredProtocols(options.protocols)
-  const { headers: offer, offeredExtensions } = offerHeaders(options, protocols)
+  const offeredExtensions = extensionOffer(options)
+  const offer: Record<string, string> = { ...callerHeaders(options), 'sec-websocket-version': '13' }
+  if (protocols.length > 0) offer['sec-websocket-protocol'] = protocols.join(', ')
+  if (offeredExtensions !== undefined) offer['sec-websocket-extensions'] = offeredExtensions
   const signal = options.signal
   signal?.throwIfAborted()
   const own = options.http2 === true
@@ -94,7 +98,7 @@ export async function connectHttp2(
       session.on('error', () => {})
     }
     if (options.raw) return stream
-    return new WebSocketDuplex(stream, { ...clientConnectionOptions(options), role: 'client', protocol, compression, extensions })
+    return new WebSocketDuplex(stream, checkedOptions({ ...clientConnectionOptions(options), role: 'client', protocol, compression, extensions }))
   } catch (error) {
     if (stream && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL)
     if (own) session.destroy()

@@ -17,6 +17,7 @@ import { HandshakeError } from '../protocol/errors'
 import type { InboundMessage, StreamMode, WebSocketDuplex } from '../connection/websocket-duplex'
 import { WebSocketDuplex as Duplex } from '../connection/websocket-duplex'
 import { validateAcceptOptions } from './options'
+import { checkedOptions } from '../connection/options'
 import { acceptKey, isValidKey } from './key'
 import {
   type AcceptOptions,
@@ -120,9 +121,9 @@ export function acceptHttp2(
   for (const [name, value] of Object.entries(options.headers ?? {})) response[name.toLowerCase()] = value
   stream.respond(response)
   if (options.raw) return stream
-  return new Duplex(stream, {
+  return new Duplex(stream, checkedOptions({
     ...connectionOptions(options), role: 'server', protocol, compression: compression?.settings, extensions: compression?.response,
-  })
+  }))
 }
 
 /**

@@ -64,4 +64,6 @@ export function validateClientOptions(options: ConnectOptions): void {
     throw new TypeError('http2 must be a boolean or an HTTP/2 client session')
   }
   boolean(bag, 'http2Fallback')
+  boolean(bag, 'followRedirects')
+  count(bag, 'maxRedirects')
 }

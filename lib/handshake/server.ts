@@ -10,6 +10,7 @@ import { HandshakeError } from '../protocol/errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, isValidKey } from './key'
 import { validateAcceptOptions } from './options'
+import { checkedOptions } from '../connection/options'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateOffer, parseExtensions } from './extensions'
@@ -22,6 +23,7 @@ export type WebSocketRequest = IncomingMessage | Http2ServerRequest
 /** Picks one of the subprotocols the client offered, or none. */
 export type ProtocolSelector = (offered: readonly string[], req: WebSocketRequest) => string | null | undefined
 
+/** Options of accept(): the connection's own, and the handshake's (subprotocols, extensions, extra response headers, raw). */
 export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
   /**
    * permessage-deflate (RFC 7692): `true` or settings to accept a client's
@@ -39,6 +41,7 @@ export interface AcceptOptions extends Omit<WebSocketDuplexOptions, 'role' | 'pr
   headers?: Record<string, string>
 }
 
+/** What validateUpgradeRequest() found in a valid upgrade request. */
 export interface UpgradeRequest {
   key: string
   /** The subprotocols the client offered, in its order. */
@@ -173,7 +176,7 @@ export function accept(
     if (head.length > 0) tcp.unshift(head)
     return tcp
   }
-  return new WebSocketDuplex(tcp, { ...connectionOptions(options), role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response })
+  return new WebSocketDuplex(tcp, checkedOptions({ ...connectionOptions(options), role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response }))
 }
 
 /** The connection's own options among accept()'s. */

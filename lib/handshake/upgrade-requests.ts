@@ -8,21 +8,34 @@
  * lead from an upgrade response back to its request. So every client request
  * that carries a Sec-WebSocket-Key is noted, through Node's own
  * `http.client.request.start` diagnostics channel, against the socket it
- * goes out on (a WeakMap: nothing outlives the socket). The watch starts
+ * goes out on (a WeakMap: nothing outlives the socket), and forgotten once
+ * the handshake is complete: only the two offers are kept, not the request
+ * (its headers and state would otherwise stay for the connection's whole
+ * life). The watch starts
  * with the first key made (`generateKey()`, `new Watershed()`), which comes
  * before the request that carries it; a process that never makes one pays
  * nothing.
  */
 import diagnostics from 'node:diagnostics_channel'
-import type { ClientRequest } from 'node:http'
+import type { ClientRequest, OutgoingHttpHeader } from 'node:http'
 
-const requests = new WeakMap<object, ClientRequest>()
+/** What an upgrade request offered: its Sec-WebSocket-Protocol and -Extensions headers as sent. */
+export interface UpgradeOffers {
+  protocols: OutgoingHttpHeader | undefined
+  extensions: OutgoingHttpHeader | undefined
+}
+
+const requests = new WeakMap<object, UpgradeOffers>()
 
 function noteRequest(message: unknown): void {
   const request = (message as { request?: ClientRequest }).request
   if (!request || request.getHeader('sec-websocket-key') === undefined) return
-  if (request.socket) requests.set(request.socket, request)
-  else request.once('socket', (socket) => requests.set(socket, request))
+  const offers: UpgradeOffers = {
+    protocols: request.getHeader('sec-websocket-protocol'),
+    extensions: request.getHeader('sec-websocket-extensions'),
+  }
+  if (request.socket) requests.set(request.socket, offers)
+  else request.once('socket', (socket) => requests.set(socket, offers))
 }
 
 let watching = false
@@ -34,7 +47,12 @@ export function watchUpgradeRequests(): void {
   diagnostics.subscribe('http.client.request.start', noteRequest)
 }
 
-/** The request that went out on `socket`, if it was an upgrade request of this process. */
-export function upgradeRequestOn(socket: object): ClientRequest | undefined {
+/** What the request that went out on `socket` offered, if it was an upgrade request of this process. */
+export function upgradeOffersOn(socket: object): UpgradeOffers | undefined {
   return requests.get(socket)
+}
+
+/** The handshake on `socket` is over: its offers are not needed any more. */
+export function forgetUpgradeRequest(socket: object): void {
+  requests.delete(socket)
 }

@@ -18,6 +18,7 @@ export function isValidCloseCode(code: number): boolean {
   )
 }
 
+/** A CLOSE frame's payload, parsed: its status code and UTF-8 reason. */
 export interface ClosePayload {
   /** The status code, or 1005 (no status) for an empty payload. */
   code: number

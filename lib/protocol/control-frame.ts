@@ -4,8 +4,10 @@
  */
 import { Opcode } from './frame'
 
+/** The three control frames of RFC 6455 section 5.5. */
 export type ControlType = 'ping' | 'pong' | 'close'
 
+/** A PING, PONG or CLOSE frame as the assembler hands it on: its type, payload and, for CLOSE, code and reason. */
 export class ControlFrame {
   readonly type: ControlType
   readonly payload: Buffer

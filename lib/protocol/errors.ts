@@ -19,6 +19,7 @@ export const CloseStatus = {
   INTERNAL_ERROR: 1011,
 } as const
 
+/** The stable `code` of every WebSocketError; the README lists what each one means. */
 export type WebSocketErrorCode =
   | 'WS_ERR_INVALID_OPCODE'
   | 'WS_ERR_UNEXPECTED_RSV'
@@ -46,6 +47,8 @@ export type WebSocketErrorCode =
   | 'WS_ERR_UNEXPECTED_RESPONSE'
   | 'WS_ERR_HTTP2_UNSUPPORTED'
   | 'WS_ERR_RESPONSE_HEADERS_TOO_LARGE'
+  | 'WS_ERR_TOO_MANY_REDIRECTS'
+  | 'WS_ERR_INVALID_REDIRECT'
   | 'WS_ERR_HEARTBEAT_TIMEOUT'
   | 'WS_ERR_UNREAD_MESSAGES'
   | 'WS_ERR_SOURCE_FAILED'

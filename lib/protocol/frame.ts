@@ -12,6 +12,7 @@ export const Opcode = {
   PONG: 0xa,
 } as const
 
+/** Which end of a connection: the server (sends unmasked frames) or the client (masks every frame). */
 export type Role = 'server' | 'client'
 
 /** Control frames carry at most 125 bytes of payload (section 5.5). */

@@ -25,5 +25,8 @@ export const DEFAULT_MAX_RESPONSE_HEADER_SIZE = 16 * 1024
 /** Most header fields the client accepts in the 101 response. */
 export const DEFAULT_MAX_RESPONSE_HEADERS = 128
 
+/** Most redirects connect() follows when told to follow them. */
+export const DEFAULT_MAX_REDIRECTS = 10
+
 /** The longest delay setTimeout honours, in ms; a longer one fires after 1 ms instead. */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1

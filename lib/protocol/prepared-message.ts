@@ -25,6 +25,7 @@ import { isText, markText } from './text-bytes'
 /** Up to this size header and payload share one buffer; above it the payload is not copied again (as in the encoder). */
 const COPY_LIMIT = 2 * 1024
 
+/** A message encoded once into frames, to be written to many connections (broadcasts) without encoding it again for each. */
 export class PreparedMessage {
   readonly opcode: typeof Opcode.TEXT | typeof Opcode.BINARY
   /** The message's bytes: its own copy, so later changes to the caller's buffer cannot reach the wire. */

@@ -28,6 +28,7 @@ function validContinuation(lead: number, index: number, byte: number): boolean {
   return (byte & 0xc0) === 0x80
 }
 
+/** Incremental UTF-8 validation: bytes fed in pieces, failing at the first invalid sequence, a character split between pieces held back. */
 export class Utf8Validator {
   /** Bytes of a character begun in an earlier piece. */
   #partial = Buffer.allocUnsafe(4)

@@ -30,8 +30,10 @@ export interface UpgradeRefusal {
 /** `true` or nothing accepts; `false` answers 403; a refusal answers what it says. */
 export type VerifyResult = boolean | undefined | void | UpgradeRefusal
 
+/** Decides whether an upgrade request is accepted: true or undefined accepts, false or an UpgradeRefusal refuses; may be async. */
 export type VerifyUpgrade<R extends WebSocketRequest = IncomingMessage> = (req: R) => VerifyResult | Promise<VerifyResult>
 
+/** Which request paths a WebSocketServer takes: one path, a list, or a test. */
 export type PathFilter<R extends WebSocketRequest = IncomingMessage> = string | readonly string[] | ((pathname: string, req: R) => boolean)
 
 /** The servers a WebSocketServer attaches to. */
@@ -42,6 +44,7 @@ export type CarrierOf<S extends AnyServer> = S extends Http2Servers ? Carrier : 
 /** The request a server's connections come with. */
 export type RequestOf<S extends AnyServer> = S extends Http2Servers ? WebSocketRequest : IncomingMessage
 
+/** Options of a WebSocketServer: the server, paths, verify, and every option of accept(). */
 export interface WebSocketServerOptions<S extends AnyServer = HttpServer | HttpsServer> extends Omit<AcceptOptions, 'raw'> {
   /**
    * The server to take WebSockets from: http or https (upgrades), or
@@ -58,6 +61,7 @@ export interface WebSocketServerOptions<S extends AnyServer = HttpServer | Https
   handshakeTimeout?: number
 }
 
+/** The events of a WebSocketServer and their arguments. */
 export interface WebSocketServerEvents<S extends AnyServer = HttpServer | HttpsServer> {
   /** A WebSocket: over HTTP/2 its socket is the stream, and its request an Http2ServerRequest. */
   connection: [ws: WebSocketDuplex<string | Buffer, CarrierOf<S>>, req: RequestOf<S>]

@@ -113,6 +113,7 @@ interface Job {
   reject(error: Error): void
 }
 
+/** permessage-deflate, sending side: a Transform from messages to compressed messages with RSV1 set (RFC 7692), in front of the FrameEncoder. */
 export class Deflate extends Transform {
   readonly #threshold: number
   readonly #windowBits: number
@@ -163,6 +164,14 @@ export class Deflate extends Transform {
     this.#noContextTakeover = own.noContextTakeover
     this.#queue = options.queue ?? zlibQueue
     this.#sweeper = options.sweeper ?? idleSweeper
+  }
+
+  /**
+   * Nothing queued, and nothing to carry over to the next message (no
+   * context takeover): between messages, dropping this stage loses nothing.
+   */
+  get idle(): boolean {
+    return this.#noContextTakeover && this.#job === null && this.writableLength === 0 && this.readableLength === 0
   }
 
   override _transform(item: unknown, _encoding: string, callback: TransformCallback): void {

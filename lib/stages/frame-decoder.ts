@@ -24,6 +24,7 @@ import {
 import { applyMask } from '../protocol/mask'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
 
+/** Options of a FrameDecoder. */
 export interface FrameDecoderOptions {
   /**
    * Whose frames these are. 'server' (the default) decodes what a client
@@ -51,6 +52,7 @@ function headerLength(second: number): number {
   return 2 + ext + (second & 0x80 ? 4 : 0)
 }
 
+/** A Transform from bytes to frame slices (FrameSlice): parses and unmasks frame headers and never waits for a whole frame. */
 export class FrameDecoder extends Transform {
   readonly #expectMasked: boolean
   readonly #maxPayload: number

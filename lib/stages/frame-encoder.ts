@@ -32,6 +32,7 @@ import { applyMask, nextMaskKey } from '../protocol/mask'
 import { isText } from '../protocol/text-bytes'
 import { PreparedMessage } from '../protocol/prepared-message'
 
+/** Options of a FrameEncoder. */
 export interface FrameEncoderOptions {
   /** 'server' (the default) sends unmasked frames; 'client' masks every frame. */
   role?: Role
@@ -53,6 +54,7 @@ export interface FrameEncoderOptions {
 /** Up to this size header and payload are copied into one buffer; above it they leave as two chunks of one corked writev. */
 const COPY_LIMIT = 2 * 1024
 
+/** What a FrameEncoder takes: a message (string for text, bytes for binary), a frame, or a PreparedMessage. */
 export type Outbound = string | Uint8Array | OutboundFrame | PreparedMessage
 
 /** From this many UTF-16 units, text is first tried as one byte per unit. */
@@ -64,6 +66,7 @@ const MAX_HEADER = 14
 const toBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
+/** A Transform from outbound messages and control frames to bytes: masks on the client side, fragments large messages. */
 export class FrameEncoder extends Transform {
   readonly #masked: boolean
   readonly #fragmentSize: number

@@ -21,6 +21,7 @@
 
 export const DEFAULT_SWEEP_INTERVAL = 1000
 
+/** Options of an IdleSweeper. */
 export interface IdleSweeperOptions {
   /** Milliseconds between sweeps; a context idle for a whole interval goes. Default 1000. */
   interval?: number
@@ -31,6 +32,7 @@ export interface IdleSweeperOptions {
   timer?: boolean
 }
 
+/** Releases the parked zlib contexts of stages without context takeover once they stayed parked a whole interval; a stage makes its context again for its next message. */
 export class IdleSweeper {
   readonly #interval: number
   readonly #timed: boolean

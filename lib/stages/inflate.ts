@@ -82,6 +82,7 @@ interface Job {
   reject(error: Error): void
 }
 
+/** permessage-deflate, receiving side: a Transform that inflates the frames of compressed messages (RFC 7692), between the FrameDecoder and the MessageAssembler. */
 export class Inflate extends Transform {
   readonly #maxMessageSize: number
   readonly #maxFragments: number
@@ -245,6 +246,14 @@ export class Inflate extends Transform {
         inflater.write(writes[i], i === writes.length - 1 ? done : undefined)
       }
     })
+  }
+
+  /**
+   * Between messages with nothing queued, and nothing to carry over to the
+   * next message (no context takeover): dropping this stage loses nothing.
+   */
+  get idle(): boolean {
+    return this.#noContextTakeover && this.#job === null && this.#opcode === 0 && this.writableLength === 0 && this.readableLength === 0
   }
 
   #createInflater(): InflateRaw {

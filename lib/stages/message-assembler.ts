@@ -30,6 +30,7 @@ import { Utf8Validator } from '../protocol/utf8'
 import { CloseStatus } from '../protocol/errors'
 import { MessageStream } from './message-stream'
 
+/** Options of a MessageAssembler. */
 export interface MessageAssemblerOptions {
   /** The largest message, in bytes; larger fails with 1009. Default 100 MiB. */
   maxMessageSize?: number
@@ -70,6 +71,7 @@ const ASCII_CHECK_MIN = 1024
 /** What the assembler emits: a text message, a binary message or a control frame (or, in stream mode, a MessageStream). */
 export type AssembledItem = string | Buffer | ControlFrame | MessageStream
 
+/** A Transform from frame slices to messages: joins fragments, validates UTF-8 as it arrives, enforces the message limits, and passes control frames on in order. */
 export class MessageAssembler extends Transform {
   readonly #maxMessageSize: number
   readonly #maxFragments: number

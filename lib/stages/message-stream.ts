@@ -27,6 +27,7 @@ import { Readable } from './streams'
 /** Bytes buffered in a message stream before the assembler waits for its reader. */
 export const DEFAULT_MESSAGE_STREAM_HIGH_WATER_MARK = 64 * 1024
 
+/** One message read as a stream of its bytes (stream mode): a Readable that ends with the message. */
 export class MessageStream extends Readable {
   /** Whether the message is binary (opcode 2) rather than text (opcode 1). */
   readonly binary: boolean

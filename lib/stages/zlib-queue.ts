@@ -30,6 +30,7 @@ function checkConcurrency(value: number): void {
   }
 }
 
+/** A process-wide limit on concurrent zlib jobs, which run on libuv's thread pool. */
 export class ZlibQueue {
   #limit: number
   #active = 0

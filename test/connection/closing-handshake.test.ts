@@ -1,151 +1,82 @@
 /**
- * How the read side's end, the write side's end and the closing handshake fit
- * together: the peer's CLOSE ends the read side, the reader reads past it,
- * and only then does our CLOSE answer it (unless the duplex is half-open).
+ * The closing handshake's state machine, as a specification: the states a
+ * connection passes through when either side closes first, when it fails,
+ * and when TCP closes; what may still be sent in each.
  */
-import { once } from 'node:events'
-import t, { type Test } from 'tap'
-import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
-import { clientFrame } from '../helpers/frames'
-import { pair, serve } from '../helpers/ws-pair'
-import { closeBody, rawConnect } from '../helpers/ws-raw'
-import { delay, nextEvent, within } from '../helpers/ws-wait'
+import t from 'tap'
+import { ClosingHandshake } from '../../lib/connection/closing-handshake'
+import { ControlFrame } from '../../lib/protocol/control-frame'
 
-t.test('a plain echo loop answers every message that came just before the peer CLOSE', async (t) => {
-  const p = await pair()
-  t.teardown(p.cleanup)
-  const errors: Error[] = []
-  p.server.on('error', (error) => errors.push(error))
-  const echoing = (async () => {
-    for await (const message of p.server) p.server.write(message)
-  })()
-  const received: unknown[] = []
-  p.client.on('data', (message) => received.push(message))
-  // Both messages and the CLOSE leave in one burst, so they arrive together.
-  p.client.write('a')
-  p.client.write(Buffer.from('b'))
-  p.client.close(4000, 'bye')
-  const [code, reason] = await nextEvent<[number, string]>(p.client, 'close')
-  await within(echoing, 5000, 'the echo loop to end')
-  t.same(received, ['a', Buffer.from('b')], 'both echoes went out before our CLOSE')
-  t.equal(code, 4000, 'the server answered with the client code')
-  t.equal(reason, '')
-  t.same(errors, [], 'no write failed')
-})
+const close = (code: number) => new ControlFrame('close', Buffer.from([code >> 8, code & 0xff]), code, '')
 
-t.test('the CLOSE is answered only once the reader has read past it', async (t) => {
-  const p = await pair()
-  t.teardown(p.cleanup)
-  p.client.resume()
-  p.client.write('unread')
-  p.client.close(1000)
-  await nextEvent(p.server, 'closing')
-  await delay(50)
-  t.equal(p.server.writableEnded, false, 'the write side is still open while a message waits to be read')
-  t.equal(p.server.read(), 'unread')
-  t.equal(p.server.read(), null)
-  await nextEvent(p.server, 'end')
-  const [code] = await nextEvent<[number]>(p.client, 'close')
-  t.equal(code, 1000)
-})
+const closers = [
+  {
+    who: 'we close first',
+    first: (c: ClosingHandshake) => c.sent(),
+    second: (c: ClosingHandshake) => c.received(close(1000)),
+    middle: 'closeSent',
+    // Section 5.5.1: no data frame after our CLOSE.
+    sendInMiddle: false,
+  },
+  {
+    who: 'the peer closes first',
+    first: (c: ClosingHandshake) => c.received(close(1001)),
+    second: (c: ClosingHandshake) => c.sent(),
+    middle: 'closeReceived',
+    // Our answer, and the messages written before it, may still go out.
+    sendInMiddle: true,
+  },
+] as const
 
-t.test("end()'s callback and 'finish' come once the connection has closed", async (t) => {
-  const p = await pair()
-  t.teardown(p.cleanup)
-  p.server.resume()
-  p.client.resume()
-  let socketClosedFirst = false
-  const closed = nextEvent(p.client, 'close')
-  const finished = new Promise<void>((resolve) => p.client.end(() => {
-    socketClosedFirst = p.client.socket.destroyed
-    resolve()
-  }))
-  await within(finished, 5000, "end()'s callback")
-  t.ok(socketClosedFirst, 'the TCP connection had closed when end() called back')
-  await closed
-})
-
-t.test('allowHalfOpen keeps the write side open after the peer CLOSE until end()', async (t) => {
-  const p = await pair({ server: { allowHalfOpen: true, closeTimeout: 5000 } })
-  t.teardown(p.cleanup)
-  const received: unknown[] = []
-  p.client.on('data', (message) => received.push(message))
-  p.server.resume()
-  p.client.close(4001, 'done sending')
-  await once(p.server, 'end')
-  await delay(50)
-  t.equal(p.server.writableEnded, false, 'still writable after the read side ended')
-  p.server.write('a last word')
-  p.server.end()
-  const [code] = await nextEvent<[number]>(p.client, 'close')
-  t.same(received, ['a last word'], 'sent after the CLOSE arrived, before our answer')
-  t.equal(code, 4001)
-})
-
-t.test('a half-open duplex that never ends is closed by closeTimeout', async (t) => {
-  const p = await pair({ server: { allowHalfOpen: true, closeTimeout: 200 } })
-  t.teardown(p.cleanup)
-  p.server.resume()
-  p.client.resume()
-  p.client.close(1000)
-  const [code] = await within(once(p.server, 'close'), 3000, "the server's close")
-  t.equal(code, 1000, 'it had received the CLOSE')
-  t.ok(p.server.socket.destroyed)
-})
-
-/** Our server duplex, a raw client socket talking to it, and the errors the duplex emits. */
-async function rawClientOfOurServer(t: Test) {
-  let accepted!: (ws: WebSocketDuplex) => void
-  const connection = new Promise<WebSocketDuplex>((resolve) => (accepted = resolve))
-  const listening = await serve({}, (ws) => accepted(ws))
-  t.teardown(() => listening.close())
-  const raw = await rawConnect(listening.port)
-  const server = await within(connection, 5000, 'accept')
-  const errors: Error[] = []
-  server.on('error', (error: Error) => errors.push(error))
-  return { raw, server, errors }
+for (const { who, first, second, middle, sendInMiddle } of closers) {
+  t.test(`${who}: open, ${middle}, closing, closed`, async (t) => {
+    const c = new ClosingHandshake()
+    t.equal(c.state, 'open')
+    t.ok(c.canSend)
+    first(c)
+    t.equal(c.state, middle)
+    t.equal(c.canSend, sendInMiddle, `may send in ${middle}: ${sendInMiddle}`)
+    t.notOk(c.exchanged)
+    second(c)
+    t.equal(c.state, 'closing')
+    t.ok(c.exchanged, 'both CLOSEs exchanged')
+    t.notOk(c.canSend)
+    t.ok(c.peerClose, 'the peer\'s CLOSE is kept')
+    c.tcpClosed()
+    t.equal(c.state, 'closed')
+    t.ok(c.closed)
+  })
 }
 
-t.test('a peer that resets TCP right after its CLOSE (a browser leaving the page) causes no error', async (t) => {
-  const { raw, server, errors } = await rawClientOfOurServer(t)
-  server.resume()
-  // Not events.once(): that would reject on the socket's own reset error.
-  const tcpClosed = new Promise<[boolean]>((resolve) => server.socket.once('close', (hadError: boolean) => resolve([hadError])))
-  raw.socket.write(clientFrame({ opcode: 0x8, payload: closeBody(1001, 'page gone') }), () => raw.socket.resetAndDestroy())
-  const [code, reason] = await nextEvent<[number, string]>(server, 'close')
-  const [hadError] = await tcpClosed
-  t.equal(code, 1001)
-  t.equal(reason, 'page gone')
-  t.same(errors, [], "after the peer's CLOSE a reset is not an error")
-  t.equal(hadError, true, 'the reset did reach the server (what this test is about)')
+t.test('only the first CLOSE from the peer counts', async (t) => {
+  const c = new ClosingHandshake()
+  c.received(close(1000))
+  c.received(close(4000))
+  t.equal(c.peerClose?.code, 1000)
 })
 
-t.test('a connection nobody reads still answers the CLOSE and gets to close', async (t) => {
-  const p = await pair()
-  t.teardown(p.cleanup)
-  // The server only writes (a broadcast); it never reads, resumes or iterates.
-  p.server.write('news')
-  const [news] = await nextEvent<[string]>(p.client, 'data')
-  t.equal(news, 'news')
-  p.client.close(4000, 'leaving')
-  const [code] = await nextEvent<[number]>(p.client, 'close')
-  t.equal(code, 4000, 'the unread server answered the CLOSE')
-  const [serverCode, reason] = await nextEvent<[number, string]>(p.server, 'close')
-  t.same([serverCode, reason], [4000, 'leaving'], "the server's 'close' came, with the client's code")
+t.test('a failure: failed, and the first failure is the one kept', async (t) => {
+  const c = new ClosingHandshake()
+  const first = new Error('first')
+  t.ok(c.fail(first), 'the first failure is taken')
+  t.equal(c.state, 'failed')
+  t.notOk(c.canSend)
+  t.notOk(c.closeSent, 'no CLOSE yet: the connection sends one with the status')
+  c.sent()
+  t.ok(c.closeSent)
+  t.equal(c.state, 'failed', 'sending the CLOSE does not leave failed')
+  t.notOk(c.fail(new Error('second')), 'a second failure is not taken')
+  t.equal(c.failure, first)
+  c.tcpClosed()
+  t.equal(c.state, 'closed')
 })
 
-t.test('a reset after the peer CLOSE, while our answer waits behind an unread message, is no error', async (t) => {
-  const { raw, server, errors } = await rawClientOfOurServer(t)
-  const closing = nextEvent(server, 'closing')
-  raw.socket.write(Buffer.concat([
-    clientFrame({ opcode: 0x1, payload: Buffer.from('last words') }),
-    clientFrame({ opcode: 0x8, payload: closeBody(1001) }),
-  ]), () => raw.socket.resetAndDestroy())
-  await closing
-  await new Promise((resolve) => server.socket.once('close', resolve))
-  t.equal(server.read(), 'last words', 'the message before the CLOSE is still there to read')
-  server.resume()
-  const [code] = await nextEvent<[number]>(server, 'close')
-  t.equal(code, 1001)
-  t.same(errors, [], 'the reset was no error')
+t.test('a failure found after TCP closed is recorded; the state stays closed', async (t) => {
+  const c = new ClosingHandshake()
+  c.tcpClosed()
+  const late = new Error('the last frames held a protocol error')
+  t.ok(c.fail(late))
+  t.equal(c.state, 'closed')
+  t.equal(c.failure, late)
+  t.notOk(c.canSend)
 })

@@ -66,38 +66,37 @@ t.test('a sweep that sees bytes move keeps the stages', async (t) => {
   t.ok(stageSweeper.has(server), 'bytes moved between the sweeps: kept')
 })
 
-t.test('half a frame: kept until the rest comes, then the message is whole', async (t) => {
+/** Our server's side of a connection from a raw client that writes frames by hand. */
+async function rawPeer(t: Test) {
   let server: WebSocketDuplex | null = null
   const listening = await serve({}, (ws) => (server = ws))
   t.teardown(() => listening.close())
   const raw = await rawConnect(listening.port)
   t.teardown(() => raw.socket.destroy())
   await until(() => server !== null, 5000, 'accepted')
-  const ws = server! as WebSocketDuplex
+  return { ws: server! as WebSocketDuplex, socket: raw.socket }
+}
+
+t.test('half a frame: kept until the rest comes, then the message is whole', async (t) => {
+  const { ws, socket } = await rawPeer(t)
   const frame = clientFrame({ opcode: 1, payload: 'split across a sweep' })
-  raw.socket.write(frame.subarray(0, 5))
+  socket.write(frame.subarray(0, 5))
   await until(() => stageSweeper.has(ws), 5000, 'the first bytes arrived')
   sweepTwice()
   t.ok(stageSweeper.has(ws), 'kept: a frame is half read')
   const message = nextEvent<[string]>(ws, 'data')
-  raw.socket.write(frame.subarray(5))
+  socket.write(frame.subarray(5))
   t.equal((await message)[0], 'split across a sweep')
 })
 
 t.test('half a message (first fragment only): kept, then assembled whole', async (t) => {
-  let server: WebSocketDuplex | null = null
-  const listening = await serve({}, (ws) => (server = ws))
-  t.teardown(() => listening.close())
-  const raw = await rawConnect(listening.port)
-  t.teardown(() => raw.socket.destroy())
-  await until(() => server !== null, 5000, 'accepted')
-  const ws = server! as WebSocketDuplex
-  raw.socket.write(clientFrame({ opcode: 1, payload: 'first half, ', fin: false }))
+  const { ws, socket } = await rawPeer(t)
+  socket.write(clientFrame({ opcode: 1, payload: 'first half, ', fin: false }))
   await until(() => stageSweeper.has(ws), 5000, 'the fragment arrived')
   sweepTwice()
   t.ok(stageSweeper.has(ws), 'kept: a message is half assembled')
   const message = nextEvent<[string]>(ws, 'data')
-  raw.socket.write(clientFrame({ opcode: 0, payload: 'second half' }))
+  socket.write(clientFrame({ opcode: 0, payload: 'second half' }))
   t.equal((await message)[0], 'first half, second half')
 })
 
@@ -116,25 +115,36 @@ t.test('messages waiting for a reader: kept; they are read in order afterwards',
   t.same(read, ['one', 'two'])
 })
 
-t.test('with permessage-deflate the stages are kept (their zlib contexts have their own sweeper)', async (t) => {
+t.test('with permessage-deflate and context takeover the stages are kept (the window is part of the next message)', async (t) => {
   const { client, server } = await connected(t, { server: { perMessageDeflate: true }, client: { perMessageDeflate: true } })
   t.ok(server.extensions.startsWith('permessage-deflate'), 'compression agreed')
   await echoOnce(client, server, 'compressed')
   sweepTwice()
   t.ok(stageSweeper.has(server), 'kept')
-  t.equal(await echoOnce(client, server, 'again'), 'again')
+  t.equal(await echoOnce(client, server, 'compressed'), 'compressed', 'the next message refers back to the first: still whole')
 })
 
-t.test('a peer that sends FIN without a byte: the read side is built to end it (1006)', async (t) => {
-  let server: WebSocketDuplex | null = null
-  const listening = await serve({}, (ws) => (server = ws))
-  t.teardown(() => listening.close())
-  const raw = await rawConnect(listening.port)
-  await until(() => server !== null, 5000, 'accepted')
-  const ws = server! as WebSocketDuplex
+t.test('with permessage-deflate and no context takeover the stages go too; compressed messages still work', async (t) => {
+  const deflate = { serverNoContextTakeover: true, clientNoContextTakeover: true }
+  const { client, server } = await connected(t, { server: { perMessageDeflate: deflate }, client: { perMessageDeflate: deflate } })
+  t.match(server.extensions, /server_no_context_takeover/, 'agreed without context takeover')
+  const text = 'compressible '.repeat(200)
+  t.equal(await echoOnce(client, server, text), text)
+  t.equal(await echoOnce(server, client, text), text)
+  sweepTwice()
+  t.notOk(stageSweeper.has(server), 'the server side let go of its stages')
+  t.notOk(stageSweeper.has(client), 'the client side too')
+  const before = server.socket.bytesRead
+  t.equal(await echoOnce(client, server, text), text, 'a compressed message after the release')
+  t.ok(server.socket.bytesRead - before < text.length / 4, 'and it came compressed')
+  t.equal(await echoOnce(server, client, text), text, 'the other way too')
+})
+
+t.test('a peer that sends FIN without a byte: the connection ends as abnormal (1006), no stages built', async (t) => {
+  const { ws, socket } = await rawPeer(t)
   ws.on('error', () => {})
   const closed = nextEvent<[number]>(ws, 'close')
-  raw.socket.end()
+  socket.end()
   t.equal((await closed)[0], 1006, 'closed as abnormal, no CLOSE came')
-  t.notOk(stageSweeper.has(ws), 'a closed connection is not swept')
+  t.notOk(stageSweeper.has(ws), 'a closed connection holds no stages')
 })

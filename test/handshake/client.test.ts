@@ -15,6 +15,7 @@ import { accept, rejectUpgrade } from '../../lib/handshake/server'
 import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import { frame } from '../helpers/frames'
 import {
+  acceptFor,
   craftedServer,
   endOf,
   header,
@@ -23,6 +24,7 @@ import {
   type SeenRequest,
 } from '../helpers/http-upgrade'
 import { selfSignedCertificate } from '../helpers/tls-certificate'
+import { connected } from '../helpers/ws-pair'
 import { delay, nextEvent, until, within } from '../helpers/ws-wait'
 
 type Failure = Error & { code?: string; statusCode?: number }
@@ -47,16 +49,6 @@ async function rejection(promise: Promise<WebSocketDuplex>): Promise<Failure> {
   }
   ws.destroy()
   throw new Error('connect() resolved, but it should have been refused')
-}
-
-/** Connects and expects success; the duplex is destroyed after the test. */
-async function connected(t: Test, promise: Promise<WebSocketDuplex>): Promise<WebSocketDuplex> {
-  const ws = await within(promise, 5000, 'connect()')
-  t.teardown(() => {
-    ws.on('error', () => {})
-    ws.destroy()
-  })
-  return ws
 }
 
 t.test('responses the client refuses', async (t) => {
@@ -271,6 +263,34 @@ t.test('a valid 101', async (t) => {
     const ws = await connected(t, connect(server.url))
     t.equal(ws.role, 'client')
   })
+
+  t.test("the 101's status and headers are kept on the connection as `response`", async (t) => {
+    const server = await serverAnswering(t, (request) =>
+      switchingProtocols(request, ['Set-Cookie: session=abc', 'X-Served-By: node-7', 'X-Served-By: node-8']))
+    const ws = await connected(t, connect(server.url))
+    const response = ws.response
+    if (response === null) return t.fail('a client connection has its response')
+    t.equal(response.statusCode, 101)
+    t.equal(response.statusMessage, 'Switching Protocols')
+    t.strictSame(response.headers['set-cookie'], ['session=abc'])
+    t.equal(response.headers['x-served-by'], 'node-7, node-8', 'repeated fields joined as Node joins them')
+    t.equal(response.headers['sec-websocket-accept'], acceptFor(header(server.requests[0], 'sec-websocket-key') ?? ''))
+    t.strictSame(response.rawHeaders.slice(0, 2), ['Upgrade', 'websocket'], 'the raw names and values, in order')
+    t.equal(response.url, server.url, 'the URL that answered')
+    t.ok(Object.isFrozen(response), 'read-only')
+  })
+
+  t.test('a server-side connection has no response', async (t) => {
+    const server = await upgradeServer((req, socket, head) => {
+      const ws = accept(req, socket, head)
+      ws.on('error', () => {})
+      ws.write(String(ws.response))
+    })
+    t.teardown(() => server.close())
+    const ws = await connected(t, connect(`ws://127.0.0.1:${server.port}/`))
+    const [seen] = await nextEvent<[string]>(ws, 'data')
+    t.equal(seen, 'null')
+  })
 })
 
 t.test('the upgrade request', async (t) => {
@@ -418,13 +438,21 @@ t.test('giving up on a handshake', async (t) => {
 })
 
 t.test('URLs', async (t) => {
-  for (const url of ['ftp://127.0.0.1/', 'file:///tmp/socket', 'mailto:a@b.c']) {
-    t.test(`${url.split(':')[0]}: is an unsupported scheme and rejects`, async (t) => {
+  for (const url of ['ftp://127.0.0.1/', 'file:///tmp/socket', 'mailto:a@b.c', 'ws+tcp://127.0.0.1/']) {
+    const scheme = url.slice(0, url.indexOf(':'))
+    t.test(`${scheme}: is an unsupported scheme and rejects, naming it and every accepted one`, async (t) => {
       const error = await rejection(connect(url))
       t.type(error, SyntaxError)
-      t.match(error.message, /scheme/)
+      t.equal(error.message, `unsupported URL scheme "${scheme}": expected one of ws: wss: http: https: ws+unix: wss+unix:`)
     })
   }
+
+  t.test('http: and https: URLs are taken as ws: and wss:', async (t) => {
+    const server = await serverAnswering(t, (request) => switchingProtocols(request))
+    const ws = await connected(t, connect(`http://127.0.0.1:${server.port}/plain`))
+    t.equal(server.requests[0].startLine, 'GET /plain HTTP/1.1')
+    t.equal(ws.socket.constructor.name, 'Socket')
+  })
 
   t.test('a string that is not a URL rejects', async (t) => {
     const error = await rejection(connect('not a url'))
@@ -515,6 +543,15 @@ t.test('clientFromUpgrade, the low-level form', async (t) => {
     const ws = clientFromUpgrade(res, socket, head, key)
     t.teardown(() => ws.destroy())
     t.equal(ws.protocol, 'chat')
+  })
+
+  t.test('keeps the 101 as `response`, without a URL', async (t) => {
+    const { res, socket, head, key } = await upgradeWith(t, (request) => switchingProtocols(request, ['X-Node: a']))
+    const ws = clientFromUpgrade(res, socket, head, key)
+    t.teardown(() => ws.destroy())
+    t.equal(ws.response?.statusCode, 101)
+    t.equal(ws.response?.headers['x-node'], 'a')
+    t.equal(ws.response?.url, undefined)
   })
 
   t.test('a bad option makes it throw before anything is attached to the socket', async (t) => {

@@ -9,6 +9,7 @@ import type { Duplex as NodeDuplex } from 'node:stream'
 import { connect, type ConnectOptions } from '../../lib/handshake/client'
 import { accept, rejectUpgrade, type AcceptOptions } from '../../lib/handshake/server'
 import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
+import type { Test } from 'tap'
 import { within } from './ws-wait'
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void
@@ -114,4 +115,14 @@ export async function pair(options: PairOptions = {}): Promise<Pair> {
       await listening.close()
     },
   }
+}
+
+/** Waits for a connect() that must succeed; the duplex is destroyed after the test. */
+export async function connected(t: Test, promise: Promise<WebSocketDuplex>): Promise<WebSocketDuplex> {
+  const ws = await within(promise, 5000, 'connect()')
+  t.teardown(() => {
+    ws.on('error', () => {})
+    ws.destroy()
+  })
+  return ws
 }

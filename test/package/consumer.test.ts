@@ -8,7 +8,9 @@
  *   and runs a real echo over 127.0.0.1;
  * - a CommonJS consumer (require) and an ES module consumer (named imports)
  *   each run one too;
- * - every source map in the package points at sources that are in it.
+ * - every source map in the package points at sources that are in it;
+ * - the tarball holds every file `exports` and `bin` name, and nothing of
+ *   test/, bench/ or the other development folders.
  *
  * It packs dist/ as it is: `npm test` builds first; alone, run `npm run
  * build` before `npx tap test/package/consumer.test.ts`.
@@ -93,6 +95,31 @@ t.test('the packed package, installed into an empty folder', async (t) => {
   const [pack] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
   const files = new Set(pack.files.map((file) => file.path))
   lap('packed')
+
+  t.test('the tarball holds what exports and bin point to, and nothing of test/ or bench/', async (t) => {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>
+      bin: Record<string, string>
+      files: string[]
+    }
+    const targets = new Set<string>()
+    const collect = (entry: unknown): void => {
+      if (typeof entry === 'string') targets.add(path.posix.normalize(entry))
+      else if (entry && typeof entry === 'object') Object.values(entry).forEach(collect)
+    }
+    collect(manifest.exports)
+    collect(manifest.bin)
+    t.ok(targets.size >= 9, `exports and bin name ${targets.size} files`)
+    for (const target of targets) t.ok(files.has(target), `${target} is packed`)
+    for (const subpath of ['.', './hub']) {
+      t.match(manifest.exports[subpath], { import: { types: /\.d\.mts$/, default: /\.mjs$/ }, require: { types: /\.d\.ts$/, default: /\.js$/ } },
+        `${subpath} has types, import and require conditions`)
+    }
+    const stray = [...files].filter((file) => /^(test|bench|examples|docs|\.ci)\//.test(file) || file.endsWith('.tgz'))
+    t.same(stray, [], 'no tests, benchmarks, examples, docs or CI scripts')
+    for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) t.ok(files.has(file), `${file} is packed`)
+    t.ok([...files].every((file) => /^(dist|lib)\//.test(file) || !file.includes('/')), 'otherwise only dist/ and lib/')
+  })
 
   const installed = await run('npm', [
     'install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline', '--loglevel=error',

@@ -20,11 +20,13 @@ export interface BrokerEvents {
   up(): void
 }
 
+/** What carries a Hub's messages between processes: RedisBroker, or one of your own. */
 export interface Broker {
   /** Starts connecting and reports through `events` until close(). Called once, by the hub. */
   start(events: BrokerEvents): void
   /** Resolves once the subscription is in place (after a reconnect, if the broker is down now). */
   subscribe(channel: string): Promise<void>
+  /** Resolves once the subscription is gone. */
   unsubscribe(channel: string): Promise<void>
   /** Resolves true once the broker took the message, false when it could not (not connected, too much pending). Never rejects. */
   publish(channel: string, payload: Buffer): Promise<boolean>

@@ -61,6 +61,7 @@ export interface BrokerLoss {
   unsent: number
 }
 
+/** The events of a Hub and their arguments. */
 export interface HubEvents {
   /** A member over its budget: it missed a message ('dropped') or is being closed ('closed'). */
   overflow: [ws: WebSocketDuplex, topic: string, action: 'dropped' | 'closed']
@@ -88,6 +89,7 @@ interface Member {
   leaveAll: () => void
 }
 
+/** Groups of connections that a message is broadcast to, in this process and, through a Broker, in every process that shares it. */
 export class Hub extends EventEmitter {
   readonly #broker: Broker | null
   readonly #budget: OutboundBudget

@@ -3,6 +3,7 @@ import { count, delay, number, object, shown } from '../../protocol/option-check
 import type { Broker } from './broker'
 import type { SlowCloseCode, SlowConsumerPolicy } from './outbound-budget'
 
+/** Options of a Hub. */
 export interface HubOptions {
   /**
    * Reaches the hubs of other processes (a RedisBroker). Without one the

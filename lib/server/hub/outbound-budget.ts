@@ -20,6 +20,7 @@
  */
 import type { WebSocketDuplex } from '../../connection/websocket-duplex'
 
+/** What a Hub does with a connection that cannot keep up: 'drop' the messages it has no room for, or 'close' it. */
 export type SlowConsumerPolicy = 'drop' | 'close'
 
 /** Close codes that fit a connection closed for falling behind. */

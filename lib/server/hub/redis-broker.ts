@@ -42,6 +42,7 @@ export interface RedisClientLike {
   off(event: string, listener: (...args: any[]) => void): unknown
 }
 
+/** Options of a RedisBroker. */
 export interface RedisBrokerOptions {
   /**
    * A client made with the redis package's createClient() (createCluster()
@@ -74,6 +75,7 @@ function loadRedis(): RedisModule {
   }
 }
 
+/** A Broker over Redis pub/sub (sharded pub/sub on a cluster), using a client of the optional `redis` package. */
 export class RedisBroker implements Broker {
   readonly #publisher: RedisClientLike
   readonly #ownsPublisher: boolean
@@ -124,6 +126,7 @@ export class RedisBroker implements Broker {
     return done.then(() => {})
   }
 
+  /** Resolves once Redis has dropped the subscription. */
   async unsubscribe(channel: string): Promise<void> {
     const subscriber = this.#started()
     const name = this.#prefix + channel
