@@ -19,6 +19,18 @@ interface Answer {
   body: string
 }
 
+/** Listens on 127.0.0.1 and opens a session to it; both closed with `t`. */
+async function sessionTo(t: Test, srv: http2.Http2Server): Promise<http2.ClientHttp2Session> {
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const session = http2.connect(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`)
+  session.on('error', () => {})
+  t.teardown(() => {
+    session.destroy()
+    srv.close()
+  })
+  return session
+}
+
 /** An h2c server calling acceptHttp2() on every stream, and a session to it; returns a request function. */
 async function server(t: Test, options: AcceptOptions = {}) {
   const accepted: unknown[] = []
@@ -32,13 +44,7 @@ async function server(t: Test, options: AcceptOptions = {}) {
       rejectHttp2(stream, error as Error)
     }
   })
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const session = http2.connect(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`)
-  session.on('error', () => {})
-  t.teardown(() => {
-    session.destroy()
-    srv.close()
-  })
+  const session = await sessionTo(t, srv)
   const request = (headers: OutgoingHttpHeaders) => new Promise<Answer>((resolve, reject) => {
     const stream = session.request(headers, { endStream: false })
     stream.on('error', reject)
@@ -104,13 +110,7 @@ t.test('a bad option is thrown before anything is answered', async (t) => {
       stream.close()
     }
   }))
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const session = http2.connect(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`)
-  session.on('error', () => {})
-  t.teardown(() => {
-    session.destroy()
-    srv.close()
-  })
+  const session = await sessionTo(t, srv)
   session.request(CONNECT, { endStream: false }).on('error', () => {})
   t.match(await thrown, { error: RangeError, headersSent: false })
 })
