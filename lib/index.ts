@@ -53,6 +53,7 @@ export {
   type WebSocketServerOptions,
   type WebSocketServerEvents,
   type AnyServer,
+  type AnyHttp2Server,
   type CarrierOf,
   type RequestOf,
   type VerifyUpgrade,

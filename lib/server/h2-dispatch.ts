@@ -10,33 +10,31 @@
  * layer, only 'stream' is emitted. So both are listened to, and each stream
  * is taken once, by whichever comes first.
  */
-import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
+import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import { HandshakeError } from '../protocol/errors'
 import { adoptHttp2Request, http2Request, isWebSocketConnect, rejectHttp2 } from '../handshake/h2-server'
-import type { AnyServer, WebSocketServer } from './websocket-server'
-
-type Http2Servers = Http2Server | Http2SecureServer
+import type { AnyHttp2Server, AnyServer, WebSocketServer } from './websocket-server'
 
 /** Whether a server speaks HTTP/2 (only those have settings to update). */
-export function isHttp2Server(server: AnyServer): server is Http2Servers {
-  return typeof (server as Http2Server).updateSettings === 'function'
+export function isHttp2Server(server: AnyServer): server is AnyHttp2Server {
+  return typeof (server as AnyHttp2Server).updateSettings === 'function'
 }
 
-const dispatchers = new WeakMap<Http2Servers, Http2Dispatcher>()
+const dispatchers = new WeakMap<AnyHttp2Server, Http2Dispatcher>()
 /** Streams already taken (by 'stream' or by 'connect'). */
 const taken = new WeakSet<ServerHttp2Stream>()
 
 export class Http2Dispatcher {
   readonly targets = new Set<WebSocketServer<AnyServer>>()
 
-  constructor(readonly server: Http2Servers) {
+  constructor(readonly server: AnyHttp2Server) {
     // Sessions opened from now on announce SETTINGS_ENABLE_CONNECT_PROTOCOL; it cannot be taken back.
     server.updateSettings({ enableConnectProtocol: true })
     server.on('stream', this.onStream)
     server.on('connect', this.onConnect)
   }
 
-  static for(server: Http2Servers): Http2Dispatcher {
+  static for(server: AnyHttp2Server): Http2Dispatcher {
     let dispatcher = dispatchers.get(server)
     if (!dispatcher) {
       dispatcher = new Http2Dispatcher(server)

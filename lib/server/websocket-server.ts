@@ -38,11 +38,12 @@ export type PathFilter<R extends WebSocketRequest = IncomingMessage> = string | 
 
 /** The servers a WebSocketServer attaches to. */
 export type AnyServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer
-type Http2Servers = Http2Server | Http2SecureServer
+/** The HTTP/2 servers a WebSocketServer attaches to (h2c, or TLS with or without allowHTTP1). */
+export type AnyHttp2Server = Http2Server | Http2SecureServer
 /** What carries a server's connections: sockets, or (HTTP/2, perhaps with allowHTTP1) sockets and streams. */
-export type CarrierOf<S extends AnyServer> = S extends Http2Servers ? Carrier : Socket
+export type CarrierOf<S extends AnyServer> = S extends AnyHttp2Server ? Carrier : Socket
 /** The request a server's connections come with. */
-export type RequestOf<S extends AnyServer> = S extends Http2Servers ? WebSocketRequest : IncomingMessage
+export type RequestOf<S extends AnyServer> = S extends AnyHttp2Server ? WebSocketRequest : IncomingMessage
 
 /** Options of a WebSocketServer: the server, paths, verify, and every option of accept(). */
 export interface WebSocketServerOptions<S extends AnyServer = HttpServer | HttpsServer> extends Omit<AcceptOptions, 'raw'> {
