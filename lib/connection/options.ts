@@ -8,7 +8,8 @@
  */
 import { type Bag, boolean, highWaterMark, delay, limit, object, shown } from '../protocol/option-checks'
 import { type HeartbeatSetting, heartbeatTimes } from './heartbeat'
-import type { WebSocketDuplexOptions } from './websocket-duplex'
+import type { Compression, WebSocketDuplexOptions } from './websocket-duplex'
+import type { Role } from '../protocol/frame'
 
 /** What every connection takes, whoever builds it. */
 export function connectionOptions(options: Bag): void {
@@ -36,21 +37,41 @@ function streamSetting(value: unknown): void {
 }
 
 /**
- * Options a handshake built from options it had checked itself (accept(),
- * connect()): the duplex need not check them again. Each such object is
- * made for one connection and handed over at once, so nobody changes it
- * in between.
+ * A connection's options as a handshake hands them over: the caller's, which
+ * the handshake has checked itself (accept(), connect()), with what it
+ * settled. The duplex need not check them again: an instance of this class,
+ * which nothing outside the library can make, says so. Each is made for one
+ * connection and handed over at once, so nobody changes it in between.
  */
-const checked = new WeakSet<object>()
+class SettledOptions {
+  constructor(
+    public role: Role,
+    public protocol: string | null,
+    public head: Buffer | undefined,
+    public compression: Compression | undefined,
+    public extensions: string | undefined,
+  ) {}
+}
 
-export function checkedOptions<T extends WebSocketDuplexOptions>(options: T): T {
-  checked.add(options)
-  return options
+export function settledOptions(
+  options: object, role: Role, protocol: string | null, compression: Compression | undefined, extensions: string | undefined, head?: Buffer,
+): WebSocketDuplexOptions {
+  // The handshake's own options ride along (the duplex ignores keys it does not know). Copied with
+  // Object.assign, then the settled values set again: in V8 a spread followed by more properties
+  // (`{ ...options, role }`) takes a slow path, about 2 µs per connection against 25 ns.
+  const settled = Object.assign(new SettledOptions(role, protocol, head, compression, extensions), options) as SettledOptions
+  // The caller's options may name these too (from JavaScript): the handshake's values win.
+  settled.role = role
+  settled.protocol = protocol
+  settled.head = head
+  settled.compression = compression
+  settled.extensions = extensions
+  return settled
 }
 
 /** Checks every WebSocketDuplex option; throws a TypeError or RangeError naming the first bad one. */
 export function validateDuplexOptions(options: WebSocketDuplexOptions): void {
-  if (checked.has(options)) return
+  if (options instanceof SettledOptions) return
   const bag = object(options, 'options')
   if (bag.role !== undefined && bag.role !== 'server' && bag.role !== 'client') {
     throw new TypeError(`role must be 'server' or 'client', not ${shown(bag.role)}`)

@@ -46,7 +46,8 @@ export interface Transport<C extends Carrier = Carrier> {
 export const tcp: Transport<Socket> = {
   prepare(socket) {
     socket.setNoDelay(true)
-    socket.setTimeout(0)
+    // Only a timeout set before (an http server's) needs clearing; the call is not free.
+    if (socket.timeout) socket.setTimeout(0)
     // The peer's FIN must not close our side before the frames ahead of it
     // (a CLOSE, perhaps) have been read: the duplex ends TCP itself.
     socket.allowHalfOpen = true

@@ -11,7 +11,6 @@ import { HandshakeError } from '../protocol/errors'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateResponse, deflateOffer } from './extensions'
 import type { ConnectOptions } from './client'
-import type { WebSocketDuplexOptions } from '../connection/websocket-duplex'
 import { isToken } from './header-tokens'
 
 /** What the handshake settled. */
@@ -74,12 +73,4 @@ export function callerHeaders(options: ConnectOptions): Record<string, string> {
 /** The Sec-WebSocket-Extensions offer, if compression is asked for. */
 export function extensionOffer(options: ConnectOptions): string | undefined {
   return options.perMessageDeflate ? deflateOffer(options.perMessageDeflate === true ? {} : options.perMessageDeflate) : undefined
-}
-
-/** The connection's own options among connect()'s. */
-export function clientConnectionOptions(options: ConnectOptions): WebSocketDuplexOptions {
-  const { protocols: _p, raw: _r, maxResponseHeaders: _m, perMessageDeflate: _d, headers: _h, handshakeTimeout: _t,
-    maxResponseHeaderSize: _s, signal: _g, requestOptions: _o, followRedirects: _r2, maxRedirects: _m2, http2: _2, http2Fallback: _f,
-    ...duplexOptions } = options
-  return duplexOptions
 }

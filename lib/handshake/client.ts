@@ -20,7 +20,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_
 import { validateClientOptions } from './options'
 import { type ClientTarget, REDIRECT_STATUSES, clientTarget, redirectTarget, sameOrigin } from './client-target'
 import { keepResponse } from '../connection/handshake-response'
-import { checkedOptions } from '../connection/options'
+import { settledOptions } from '../connection/options'
 import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
 import { directConnection } from './direct-connection'
 import { type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
@@ -130,8 +130,7 @@ function completeClient(
     tcp.allowHalfOpen = true
     return tcp
   }
-  const { protocols: _protocols, raw: _raw, maxResponseHeaders: _max, perMessageDeflate: _pmd, ...duplexOptions } = options
-  const connection = new WebSocketDuplex(tcp, checkedOptions({ ...duplexOptions, role: 'client', protocol, head, compression, extensions }))
+  const connection = new WebSocketDuplex(tcp, settledOptions(options, 'client', protocol, compression, extensions, head))
   keepResponse(connection, res, url)
   return connection
 }

@@ -15,10 +15,10 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import { CloseStatus, HandshakeError, WebSocketError } from '../protocol/errors'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from '../protocol/limits'
 import { type InboundMessage, WebSocketDuplex } from '../connection/websocket-duplex'
-import { callerHeaders, checkAgreement, clientConnectionOptions, extensionOffer, offeredProtocols } from './agreement'
+import { callerHeaders, checkAgreement, extensionOffer, offeredProtocols } from './agreement'
 import type { ConnectOptions } from './client'
 import { REFUSAL_BODY_LIMIT, readBodyStart } from './response-body'
-import { checkedOptions } from '../connection/options'
+import { settledOptions } from '../connection/options'
 
 /** Headers of HTTP/1.1's connection management, which HTTP/2 forbids (RFC 9113 section 8.2.2). */
 const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'host'])
@@ -98,7 +98,7 @@ export async function connectHttp2(
       session.on('error', () => {})
     }
     if (options.raw) return stream
-    return new WebSocketDuplex(stream, checkedOptions({ ...clientConnectionOptions(options), role: 'client', protocol, compression, extensions }))
+    return new WebSocketDuplex(stream, settledOptions(options, 'client', protocol, compression, extensions))
   } catch (error) {
     if (stream && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL)
     if (own) session.destroy()

@@ -17,12 +17,11 @@ import { HandshakeError } from '../protocol/errors'
 import type { InboundMessage, StreamMode, WebSocketDuplex } from '../connection/websocket-duplex'
 import { WebSocketDuplex as Duplex } from '../connection/websocket-duplex'
 import { validateAcceptOptions } from './options'
-import { checkedOptions } from '../connection/options'
+import { settledOptions } from '../connection/options'
 import { acceptKey, isValidKey } from './key'
 import {
   type AcceptOptions,
   checkVersion,
-  connectionOptions,
   negotiateCompression,
   offeredProtocols,
   selectProtocol,
@@ -121,9 +120,7 @@ export function acceptHttp2(
   for (const [name, value] of Object.entries(options.headers ?? {})) response[name.toLowerCase()] = value
   stream.respond(response)
   if (options.raw) return stream
-  return new Duplex(stream, checkedOptions({
-    ...connectionOptions(options), role: 'server', protocol, compression: compression?.settings, extensions: compression?.response,
-  }))
+  return new Duplex(stream, settledOptions(options, 'server', protocol, compression?.settings, compression?.response))
 }
 
 /**

@@ -49,8 +49,10 @@ export function parseTokenList(value: string): string[] | null {
 /** Whether a list header (possibly repeated) holds `token`, compared case-insensitively. */
 export function hasToken(value: string | string[] | undefined, token: string): boolean {
   if (value === undefined) return false
-  const values = Array.isArray(value) ? value : [value]
   const wanted = token.toLowerCase()
+  // The usual header is the token alone: no list to split.
+  if (typeof value === 'string' && value.length === wanted.length) return value.toLowerCase() === wanted
+  const values = Array.isArray(value) ? value : [value]
   for (const v of values) {
     for (const item of v.split(',')) if (item.trim().toLowerCase() === wanted) return true
   }

@@ -1,5 +1,5 @@
 /** The Sec-WebSocket-Key / Sec-WebSocket-Accept pair (RFC 6455 sections 4.1 and 4.2.2). */
-import { createHash, randomBytes } from 'node:crypto'
+import crypto, { createHash, randomBytes } from 'node:crypto'
 import { watchUpgradeRequests } from './upgrade-requests'
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -14,14 +14,24 @@ export function generateKey(): string {
   return randomBytes(16).toString('base64')
 }
 
+type OneShotHash = (algorithm: string, data: string, encoding: 'base64') => string
+/** Node's one-shot digest (from 20.12), a third of a Hash object's cost on every handshake. */
+const oneShot = (crypto as { hash?: OneShotHash }).hash
+
 /** The Sec-WebSocket-Accept value that answers `key`. */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64')
+  return oneShot ? oneShot('sha1', key + GUID, 'base64') : createHash('sha1').update(key + GUID).digest('base64')
 }
+
+/**
+ * Sixteen bytes in canonical base64: 21 characters, then one whose low four
+ * bits are zero (A, Q, g or w: only two bits of the last byte are left), then
+ * the padding. A pattern, not a decode and re-encode: this runs on every
+ * upgrade.
+ */
+const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/
 
 /** Whether `key` is the base64 encoding of exactly 16 bytes, in canonical form. */
 export function isValidKey(key: string): boolean {
-  if (key.length !== 24) return false
-  const bytes = Buffer.from(key, 'base64')
-  return bytes.length === 16 && bytes.toString('base64') === key
+  return KEY_PATTERN.test(key)
 }

@@ -10,7 +10,7 @@ import { HandshakeError } from '../protocol/errors'
 import { hasToken, isToken, parseTokenList } from './header-tokens'
 import { acceptKey, isValidKey } from './key'
 import { validateAcceptOptions } from './options'
-import { checkedOptions } from '../connection/options'
+import { settledOptions } from '../connection/options'
 import { type Compression, type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateOffer, parseExtensions } from './extensions'
@@ -176,14 +176,9 @@ export function accept(
     if (head.length > 0) tcp.unshift(head)
     return tcp
   }
-  return new WebSocketDuplex(tcp, checkedOptions({ ...connectionOptions(options), role: 'server', protocol, head, compression: compression?.settings, extensions: compression?.response }))
+  return new WebSocketDuplex(tcp, settledOptions(options, 'server', protocol, compression?.settings, compression?.response, head))
 }
 
-/** The connection's own options among accept()'s. */
-export function connectionOptions(options: AcceptOptions): WebSocketDuplexOptions {
-  const { protocols: _protocols, raw: _raw, headers: _headers, perMessageDeflate: _pmd, ...duplexOptions } = options
-  return duplexOptions
-}
 
 /**
  * Public: answers a failed upgrade over HTTP (400, 405, or 426 with the

@@ -90,4 +90,23 @@ t.test('isValidKey', async (t) => {
       t.notOk(isValidKey(key), JSON.stringify(key))
     })
   }
+
+  t.test('agrees with decoding and encoding again, whatever the last digit', async (t) => {
+    const canonical = (key: string) => {
+      const bytes = Buffer.from(key, 'base64')
+      return bytes.length === 16 && bytes.toString('base64') === key
+    }
+    const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=. '
+    let disagreements = 0
+    for (let round = 0; round < 50; round++) {
+      const base = randomBytes(16).toString('base64')
+      for (const digit of digits) {
+        for (const at of [0, 10, 21]) {
+          const key = base.slice(0, at) + digit + base.slice(at + 1)
+          if (isValidKey(key) !== canonical(key)) disagreements++
+        }
+      }
+    }
+    t.equal(disagreements, 0)
+  })
 })
