@@ -57,7 +57,7 @@ export class Inbound {
       allowRsv1: compression !== undefined,
     })
     this.inflate = compression
-      ? new Inflate({ ...compression, role: settings.role, maxMessageSize: largest, maxFragments: settings.maxFragments })
+      ? new Inflate(Object.assign({ role: settings.role, maxMessageSize: largest, maxFragments: settings.maxFragments }, compression))
       : null
     this.assembler = new MessageAssembler({
       maxMessageSize: settings.maxMessageSize,

@@ -46,7 +46,7 @@ export class Outbound {
       writableHighWaterMark: 2,
     })
     this.deflate = settings.compression
-      ? new Deflate({ ...settings.compression, role: settings.role, writableHighWaterMark: 2, readableHighWaterMark: 1 })
+      ? new Deflate(Object.assign({ role: settings.role, writableHighWaterMark: 2, readableHighWaterMark: 1 }, settings.compression))
       : null
     this.input = this.deflate ?? this.encoder
     this.encoder.on('error', handlers.error)

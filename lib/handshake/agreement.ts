@@ -55,7 +55,7 @@ export function checkAgreement(
   if (agreed === null) return { protocol: chosen ?? null, compression: undefined, extensions: '' }
   const { level, memLevel, threshold } = typeof deflateSetting === 'object' ? deflateSetting : ({} as PerMessageDeflateOptions)
   const answer = headers['sec-websocket-extensions']
-  return { protocol: chosen ?? null, compression: { ...agreed, level, memLevel, threshold }, extensions: String(answer ?? '') }
+  return { protocol: chosen ?? null, compression: Object.assign({ level, memLevel, threshold }, agreed), extensions: String(answer ?? '') }
 }
 
 /** The headers the handshake itself sets; the caller's own of these are left out. */

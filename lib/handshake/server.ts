@@ -122,7 +122,7 @@ export function negotiateCompression(
   const accepted = acceptDeflateOffer(offers, options)
   if (accepted === null) return undefined
   const { level, memLevel, threshold } = options
-  return { response: accepted.response, settings: { ...accepted.config, level, memLevel, threshold } }
+  return { response: accepted.response, settings: Object.assign({ level, memLevel, threshold }, accepted.config) }
 }
 
 function headerLines(headers: Record<string, string>): string {
