@@ -24,7 +24,12 @@ const responses = new WeakMap<object, HandshakeResponse>()
 /** Keeps what `connection`'s handshake received. */
 export function keepResponse(connection: object, res: IncomingMessage, url: string | undefined): void {
   const { statusCode = 101, statusMessage = '', headers, rawHeaders } = res
-  responses.set(connection, Object.freeze({ statusCode, statusMessage, headers, rawHeaders: Object.freeze([...rawHeaders]), ...(url === undefined ? {} : { url }) }))
+  // Node's own array, frozen rather than copied: the finished response writes no more to it, and
+  // every client connection would otherwise hold a second list of its headers.
+  const kept: HandshakeResponse = url === undefined
+    ? { statusCode, statusMessage, headers, rawHeaders: Object.freeze(rawHeaders) }
+    : { statusCode, statusMessage, headers, rawHeaders: Object.freeze(rawHeaders), url }
+  responses.set(connection, Object.freeze(kept))
 }
 
 /** The 101 response `connection`'s handshake received; null on the server side. */
