@@ -6,14 +6,14 @@
  * (the bracketed stages only when permessage-deflate was negotiated)
  */
 export { Watershed, WatershedConnection, CLOSE_CODE_NAMES, type WatershedConnectionEvents, type WatershedOptions } from './compat/watershed'
+export { WebSocketDuplex } from './connection/websocket-duplex'
 export {
-  WebSocketDuplex,
   type WebSocketDuplexOptions,
   type WebSocketMessage,
   type InboundMessage,
   type StreamMode,
   type WebSocketDuplexEvents,
-} from './connection/websocket-duplex'
+} from './connection/duplex-types'
 export { type MessageSource } from './connection/message-source'
 export { type WriteOptions } from './connection/write-options'
 export { FrameDecoder, type FrameDecoderOptions } from './stages/frame-decoder'

@@ -10,7 +10,7 @@ import { FrameDecoder } from '../stages/frame-decoder'
 import { Inflate } from '../stages/inflate'
 import { type AssembledItem, DEFAULT_MAX_STREAMED_MESSAGE_SIZE, MessageAssembler } from '../stages/message-assembler'
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/limits'
-import type { Compression } from './websocket-duplex'
+import type { Compression } from './duplex-types'
 import { forward } from './forward'
 
 /** What the read side is built from: the connection's options, as validated. */

@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream'
 import type { Role } from '../protocol/frame'
 import { Deflate } from '../stages/deflate'
 import { FrameEncoder } from '../stages/frame-encoder'
-import type { Compression } from './websocket-duplex'
+import type { Compression } from './duplex-types'
 import { pipeCorked } from './corked-pipe'
 import { forward } from './forward'
 

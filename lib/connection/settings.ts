@@ -9,7 +9,7 @@
 import { DEFAULT_CLOSE_TIMEOUT } from '../protocol/limits'
 import type { InboundSettings } from './inbound'
 import type { OutboundSettings } from './outbound'
-import type { WebSocketDuplexOptions } from './websocket-duplex'
+import type { WebSocketDuplexOptions } from './duplex-types'
 
 export interface ConnectionSettings extends InboundSettings, OutboundSettings {
   readonly closeTimeout: number

@@ -1,8 +1,12 @@
 /**
  * WebSocketDuplex: the object-mode Duplex that users hold.
  *
- *   socket ─▶ FrameDecoder ─▶ MessageAssembler ─▶ (read side: string | Buffer)
- *   socket ◀─ FrameEncoder ◀──────────────────────  (write side: string | Uint8Array)
+ *   socket ─▶ FrameDecoder ─▶ [Inflate] ─▶ MessageAssembler ─▶ (read side: string | Buffer)
+ *   socket ◀─ FrameEncoder ◀─ [Deflate] ◀──────────────────────  (write side: string | Uint8Array)
+ *
+ * The bracketed stages only with permessage-deflate. Each side's stages are
+ * built when first needed and given back when the connection goes quiet
+ * (inbound.ts, outbound.ts, stage-sweeper.ts).
  *
  * It owns the connection's state: it answers PINGs, runs the closing
  * handshake (RFC 6455 section 7), and turns protocol errors into the close
@@ -11,8 +15,11 @@
  * The peer's CLOSE ends the read side, and is answered once the reader has
  * read past it. 'finish' waits for the TCP connection to close; a protocol
  * error is emitted after the messages that arrived before it have been read.
+ *
+ * Beside it: its public types (duplex-types.ts), the timers that bound its
+ * ending (close-timers.ts), and how a write travels through the Writable's
+ * buffer to _write() (write-markers.ts).
  */
-import type { Readable } from 'node:stream'
 import { Duplex } from '../stages/streams'
 import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
 import { ControlFrame } from '../protocol/control-frame'
@@ -28,156 +35,28 @@ import { CloseStatus, WebSocketError } from '../protocol/errors'
 import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from '../protocol/frame'
 import type { Outbound as OutboundItem } from '../stages/frame-encoder'
 import type { DeflateMessage } from '../stages/deflate'
-import type { PerMessageDeflateParams } from '../protocol/permessage-deflate'
-import { Heartbeat, type HeartbeatSetting } from './heartbeat'
+import { Heartbeat } from './heartbeat'
 import type { AssembledItem } from '../stages/message-assembler'
 import { Inbound } from './inbound'
 import { Outbound } from './outbound'
 import { type ConnectionSettings, connectionSettings } from './settings'
 import { validateDuplexOptions } from './options'
-import { type WriteOptions, checkWriteOptions, freshView, isWriteOptions } from './write-options'
-import { type MessageSource, isMessageSource, sendSource } from './message-source'
+import { type WriteOptions, checkWriteOptions, isWriteOptions } from './write-options'
+import { compressChoiceOf, messageOf, preparedBehind, sourceBehind, toWritable } from './write-markers'
+import { type MessageSource, sendSource } from './message-source'
 import { MessageStream } from '../stages/message-stream'
-import { PreparedMessage } from '../protocol/prepared-message'
+import type { PreparedMessage } from '../protocol/prepared-message'
+import { ProgressTimer, unreadMessagesError } from './close-timers'
+import type { DuplexListener, InboundMessage, MessageIterator, WebSocketDuplexEvents, WebSocketDuplexOptions, WebSocketMessage } from './duplex-types'
 import { type ReadyState, readyStateOf } from './ready-state'
 import { type HandshakeResponse, responseOf } from './handshake-response'
 
-/** Options of a connection, as accept() and connect() take them (limits, timeouts, heartbeat, high-water marks, stream mode). */
-export interface WebSocketDuplexOptions {
-  /** Which end of the connection this is. Default 'server'. */
-  role?: Role
-  /** The negotiated subprotocol, if any. */
-  protocol?: string | null
-  /**
-   * The extensions in use, as the handshake's Sec-WebSocket-Extensions
-   * answer named them (set by accept() and connect()). Default ''.
-   */
-  extensions?: string
-  /** Bytes read past the handshake that belong to the WebSocket stream. */
-  head?: Buffer
-  /** Largest message accepted; larger fails with 1009. Default 100 MiB. */
-  maxMessageSize?: number
-  /**
-   * Largest payload one frame may declare; larger fails with 1009 before any
-   * of it is read. Default: maxMessageSize.
-   */
-  maxFrameSize?: number
-  /** Most frames per message. Default 1,048,576. */
-  maxFragments?: number
-  /** Split outbound messages into frames of at most this size. Default: no splitting. */
-  fragmentSize?: number
-  /** How long to wait for the peer's part of the closing handshake, in ms. Default 5000. */
-  closeTimeout?: number
-  /**
-   * Keep the write side open after the peer's CLOSE until end() is called
-   * (still bounded by closeTimeout), so a proxy can finish its other leg
-   * first. Default false: the CLOSE is answered once the reader has read
-   * every message before it.
-   */
-  allowHalfOpen?: boolean
-  /** Answer each PING with a PONG. Default true. */
-  autoPong?: boolean
-  /**
-   * Read text messages as Buffers (validated UTF-8) that `isText()`
-   * recognizes, instead of strings; written back, they go out as text
-   * without a conversion. Default false.
-   */
-  textAsBytes?: boolean
-  /**
-   * Receive messages as streams (MessageStream, a Readable of the message's
-   * bytes), each as soon as its first frame arrives: `true` for every
-   * message, `{ threshold }` for each whose first frame is longer than
-   * `threshold` bytes (the others come whole). Default false.
-   */
-  streamMessages?: boolean | { threshold: number }
-  /**
-   * The largest streamed message; larger fails with 1009. Streamed messages
-   * are not held in memory, so it may be far above maxMessageSize (Infinity:
-   * no limit). Default 4 GiB.
-   */
-  maxStreamedMessageSize?: number
-  /**
-   * Dead-peer detection: ping every `interval` ms and fail the connection
-   * (WS_ERR_HEARTBEAT_TIMEOUT, closed as 1006) when nothing, not even a
-   * PONG, arrives within `timeout` ms (default: the interval). A number is
-   * the interval. Default: off.
-   */
-  heartbeat?: HeartbeatSetting
-  /** Messages buffered on the read side before the socket is paused. Default 16. */
-  readableHighWaterMark?: number
-  /** Bytes buffered on the write side before write() returns false. Default 16 KiB. */
-  writableHighWaterMark?: number
-  /**
-   * permessage-deflate as the handshake settled it (set by accept() and
-   * connect(), not by hand): the agreed parameters, and the compressor's
-   * level, memLevel and threshold. Absent: no compression stages at all.
-   */
-  compression?: Compression
-}
+// The public types of a connection, where those who use the class find them.
+export type { Compression, InboundMessage, StreamMode, WebSocketDuplexEvents, WebSocketDuplexOptions, WebSocketMessage } from './duplex-types'
 
-/** The negotiated permessage-deflate parameters with the compressor's settings. */
-export interface Compression extends PerMessageDeflateParams {
-  level?: number
-  memLevel?: number
-  threshold?: number
-}
-
-/** A whole message as read: a string for text, a Buffer for binary. */
-export type WebSocketMessage = string | Buffer
-
-/** What a connection in stream mode (`streamMessages`) reads: whole messages, or MessageStreams. */
-export type InboundMessage = WebSocketMessage | MessageStream
-
-/**
- * Options that turn stream mode on, for the overloads of connect() and
- * accept() that then type what is read as InboundMessage. (Options whose
- * `streamMessages` is only known at run time type as whole messages:
- * annotate the connection as `WebSocketDuplex<InboundMessage>` there.)
- */
-export interface StreamMode {
-  streamMessages: true | { threshold: number }
-}
-
-/**
- * The events of a WebSocketDuplex and their arguments; any other event name
- * takes any listener. `M` is what a message is: WebSocketMessage, or
- * InboundMessage in stream mode.
- */
-export interface WebSocketDuplexEvents<M extends InboundMessage = WebSocketMessage> {
-  /** One message: a string for text, a Buffer for binary (marked text with `textAsBytes`), or a MessageStream in stream mode. */
-  data: [message: M]
-  ping: [data: Buffer]
-  pong: [data: Buffer]
-  /** The peer's CLOSE arrived: its code (1005 if it had none) and reason. */
-  closing: [code: number, reason: string]
-  /**
-   * Once, as soon as nothing more can arrive (before TCP closes): the
-   * peer's close code and reason, and the failure that ended it, or null.
-   */
-  disconnect: [code: number, reason: string, error: WebSocketError | NodeJS.ErrnoException | null]
-  /** Once, at the very end: the peer's close code (1006 if no CLOSE came) and reason. */
-  close: [code: number, reason: string]
-  /**
-   * A protocol or connection failure is a WebSocketError (with `code` and
-   * `status`); a socket error (ECONNRESET...) is the socket's own error.
-   */
-  error: [error: WebSocketError | NodeJS.ErrnoException]
-  end: []
-  finish: []
-  drain: []
-  pause: []
-  resume: []
-  readable: []
-  pipe: [source: Readable]
-  unpipe: [source: Readable]
-}
-
-type DuplexListener<E extends keyof WebSocketDuplexEvents, M extends InboundMessage> = (...args: WebSocketDuplexEvents<M>[E]) => void
 type WriteCallback = (error?: Error | null) => void
-/** The stream's own async iterator (whatever @types/node calls it), yielding messages. */
-type MessageIterator<M> = AsyncIterableIterator<M> & ReturnType<Readable[typeof Symbol.asyncIterator]>
 
-// Typed events, end() and reading, merged into the class below.
+// Typed events, end() and reading, merged into the class below (merging keeps it in this file).
 export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C extends Carrier = Socket> {
   on<E extends keyof WebSocketDuplexEvents>(event: E, listener: DuplexListener<E, M>): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
@@ -200,25 +79,12 @@ export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C 
   iterator(options?: { destroyOnReturn?: boolean }): MessageIterator<M>
 }
 
-const TEXT_ENCODINGS = new Set(['utf8', 'utf-8', 'buffer'])
 /** What end() sends unless close() or a proxied close chose otherwise (never modified: frames are copied or written whole). */
 const NORMAL_CLOSE = encodeClosePayload(CloseStatus.NORMAL)
 
 /** The connection a socket belongs to, for the socket listeners every connection shares. */
 const kConnection = Symbol('watershed.connection')
 type OwnedSocket = Carrier & { [kConnection]?: WebSocketDuplex<InboundMessage, Carrier> }
-
-// Shared by every connection (their keys are each write's own object), so that none carries maps of its own.
-/** Sources written as messages, each behind its empty marker until _write() takes it. */
-const streamedSources = new WeakMap<Uint8Array, { source: MessageSource; text: boolean | undefined; compress: boolean }>()
-/** Messages written with a compression choice (write-options.ts), until _write() takes them. */
-const compressChoices = new WeakMap<Uint8Array, boolean>()
-/**
- * Prepared messages, each behind a view of its payload until _write() takes
- * it: the Writable's buffer counts bytes, so what stands for the message has
- * the message's size.
- */
-const preparedMessages = new WeakMap<Uint8Array, PreparedMessage>()
 
 /**
  * `M` is what a message is when read: WebSocketMessage, or InboundMessage
@@ -265,7 +131,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   readonly #closing = new ClosingHandshake()
   /** A decoder error waiting for the frames before it to be assembled. */
   #inboundError: Error | null = null
-  #closeTimer: NodeJS.Timeout | null = null
+  /** Bounds the closing handshake; made when armed (close-timers.ts). */
+  #closeTimer: ProgressTimer | null = null
   /** At most one automatic PONG waits while the socket is backed up. */
   #pendingPong: Buffer | null = null
   /** The read side has been ended (push(null)). */
@@ -282,7 +149,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #streaming: MessageStream | null = null
   /** Messages read so far: a reader that makes progress is not a reader that stopped. */
   #reads = 0
-  #unreadTimer: NodeJS.Timeout | null = null
+  /** Bounds the wait for a reader after TCP closed; made when armed (close-timers.ts). */
+  #unreadTimer: ProgressTimer | null = null
 
   constructor(socket: C, options: WebSocketDuplexOptions = {}) {
     validateDuplexOptions(options)
@@ -535,22 +403,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       options = encoding
       encoding = undefined
     }
-    if (chunk instanceof PreparedMessage) {
-      const view = Buffer.from(chunk.payload.buffer, chunk.payload.byteOffset, chunk.payload.byteLength)
-      preparedMessages.set(view, chunk)
-      chunk = view
-    } else if (isMessageSource(chunk)) {
-      // Through the Writable's buffer like any message, so order holds: an empty marker stands
-      // for the source until _write() takes it (see write-options.ts for why not an object).
-      const marker = Buffer.alloc(0)
-      // A received message stream passed on (a proxy) keeps its type.
-      const text = options?.text ?? (chunk instanceof MessageStream ? chunk.text : undefined)
-      streamedSources.set(marker, { source: chunk, text, compress: options?.compress !== false })
-      chunk = marker
-    } else if (options?.compress !== undefined && this.#settings.compression && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
-      chunk = freshView(chunk)
-      compressChoices.set(chunk as Buffer, options.compress)
-    }
+    // Through the Writable's buffer like any message, so order holds (write-markers.ts).
+    chunk = toWritable(chunk, options, this.#settings.compression !== undefined)
     if (!this.writableEnded || this.destroyed) {
       return super.write(chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)
     }
@@ -571,15 +425,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       this.#pendingTaken = false
       return
     }
-    const prepared = typeof chunk === 'string' ? undefined : preparedMessages.get(chunk)
+    const prepared = preparedBehind(chunk)
     if (prepared !== undefined) return this.#send(prepared, prepared.payload, callback)
-    if (chunk.length === 0 && typeof chunk !== 'string') {
-      const streamed = streamedSources.get(chunk)
-      if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, streamed.compress, callback)
-    }
-    // A string written with a byte encoding ('hex', 'base64'...) is bytes, not text.
-    const message = typeof chunk === 'string' && !TEXT_ENCODINGS.has(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
-    const compress = !this.#settings.compression || typeof message === 'string' ? undefined : compressChoices.get(message)
+    const streamed = sourceBehind(chunk)
+    if (streamed !== undefined) return this.#sendSource(streamed.source, streamed.text, streamed.compress, callback)
+    const message = messageOf(chunk, encoding)
+    const compress = this.#settings.compression ? compressChoiceOf(message) : undefined
     this.#send(compress === undefined ? message : { data: message, compress }, message, callback)
   }
 
@@ -638,8 +489,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       channels.close.publish({ connection: this, code: this.closeCode, reason: this.closeReason, error })
     }
     this.#disconnect(error)
-    this.#clearCloseTimer()
-    this.#clearUnreadTimer()
+    this.#closeTimer?.stop()
+    this.#closeTimer = null
+    this.#unreadTimer?.stop()
+    this.#unreadTimer = null
     this.#heartbeat?.stop()
     stageSweeper.delete(this)
     this.#detach()
@@ -815,26 +668,20 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     return this.#reads + (this.#streaming?.bytesRead ?? 0)
   }
 
+  /** Bounds what is left of the closing (after a CLOSE, a FIN or a failure) by closeTimeout; then TCP is dropped. */
   #armCloseTimer(): void {
     if (this.#closeTimer || this.socket.destroyed) return
-    let reads = this.#progress()
-    const expire = () => {
-      // The peer has said all it will (CLOSE or FIN) and our own reader is
-      // still working through what came before: that is progress, not a hang.
-      const ownReader = (this.#closing.peerClose !== null || this.socket.readableEnded) && !this.readableEnded
-      if (ownReader && this.#progress() !== reads) {
-        reads = this.#progress()
-        this.#closeTimer = setTimeout(expire, this.#settings.closeTimeout).unref()
-        return
-      }
-      this.#closeTimer = null
-      // Said before the socket goes, so that listeners on the socket hear it first;
-      // what the pipeline already holds still reaches the reader.
-      this.#disconnect(null)
-      this.#drainInbound()
-      this.#transport.reset(this.socket)
-    }
-    this.#closeTimer = setTimeout(expire, this.#settings.closeTimeout).unref()
+    this.#closeTimer = new ProgressTimer(this.#settings.closeTimeout, () => this.#progress(),
+      // Once the peer has said all it will (CLOSE or FIN), what is left is our own reader's to read.
+      () => (this.#closing.peerClose !== null || this.socket.readableEnded) && !this.readableEnded,
+      () => {
+        this.#closeTimer = null
+        // Said before the socket goes, so that listeners on the socket hear it first;
+        // what the pipeline already holds still reaches the reader.
+        this.#disconnect(null)
+        this.#drainInbound()
+        this.#transport.reset(this.socket)
+      })
   }
 
   /**
@@ -870,32 +717,13 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
    */
   #armUnreadTimer(): void {
     if (this.#unreadTimer || this.readableEnded || this.destroyed) return
-    let reads = this.#progress()
-    const check = () => {
-      this.#unreadTimer = null
-      if (this.readableEnded || this.destroyed) return
-      if (this.#progress() !== reads) {
-        reads = this.#progress()
-        this.#unreadTimer = setTimeout(check, this.#settings.closeTimeout).unref()
-        return
-      }
-      const unread = this.readableLength + (this.#in?.unread ?? 0)
-      const error = new WebSocketError('WS_ERR_UNREAD_MESSAGES', CloseStatus.ABNORMAL,
-        `the connection closed with ${unread} message${unread === 1 ? '' : 's'} not read`)
-      if (this.#closing.failure) error.cause = this.#closing.failure
-      this.destroy(error)
-    }
-    this.#unreadTimer = setTimeout(check, this.#settings.closeTimeout).unref()
-  }
-
-  #clearUnreadTimer(): void {
-    if (this.#unreadTimer) clearTimeout(this.#unreadTimer)
-    this.#unreadTimer = null
-  }
-
-  #clearCloseTimer(): void {
-    if (this.#closeTimer) clearTimeout(this.#closeTimer)
-    this.#closeTimer = null
+    this.#unreadTimer = new ProgressTimer(this.#settings.closeTimeout, () => this.#progress(),
+      () => !this.readableEnded && !this.destroyed,
+      () => {
+        this.#unreadTimer = null
+        if (this.readableEnded || this.destroyed) return
+        this.destroy(unreadMessagesError(this.readableLength + (this.#in?.unread ?? 0), this.#closing.failure))
+      })
   }
 
   /** Lets go of the socket; the stages inside stay joined, so what they hold can still be read. */
@@ -913,7 +741,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     this.#closing.tcpClosed()
     this.#heartbeat?.stop()
     stageSweeper.delete(this)
-    this.#clearCloseTimer()
+    this.#closeTimer?.stop()
+    this.#closeTimer = null
     this.#detach()
     const error =
       this.#closing.failure ??
