@@ -8,7 +8,7 @@
  */
 import { type Bag, boolean, highWaterMark, delay, limit, object, shown } from '../protocol/option-checks'
 import { type HeartbeatSetting, heartbeatTimes } from './heartbeat'
-import type { Compression, WebSocketDuplexOptions } from './websocket-duplex'
+import type { Compression, WebSocketDuplexOptions } from './duplex-types'
 import type { Role } from '../protocol/frame'
 
 /** What every connection takes, whoever builds it. */

@@ -6,7 +6,7 @@
  * Connection_").
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Compression, WebSocketDuplexOptions } from '../connection/duplex-types'
+import type { Compression } from '../connection/duplex-types'
 import { HandshakeError } from '../protocol/errors'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { acceptDeflateResponse, deflateOffer } from './extensions'
