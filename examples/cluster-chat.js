@@ -70,8 +70,12 @@ function worker() {
   wss.on('connection', (ws, req) => {
     const room = new URL(req.url, 'http://localhost').searchParams.get('room') || 'lobby'
     ws.on('error', () => {})
-    ws.write(`welcome to ${room}, on worker ${id}`)
-    hub.join(ws, room)
+    // Welcomed once the room's subscription is in place: from then on nothing
+    // sent to the room from another worker passes this connection by.
+    hub.join(ws, room).then(
+      () => ws.writable && ws.write(`welcome to ${room}, on worker ${id}`),
+      () => ws.close(1011, 'cannot join the room'),
+    )
     ws.on('data', (message) => {
       if (typeof message === 'string') hub.publish(room, `[worker ${id}] ${message}`)
     })
