@@ -12,6 +12,7 @@ import tls from 'node:tls'
 
 /** What to add to the request's options: a createConnection, unless the caller chose how to connect. */
 export function directConnection(secure: boolean, given: RequestOptions | undefined): Pick<RequestOptions, 'createConnection'> {
+  // A fresh object each time: the caller builds the request's options on it.
   if (given?.agent !== undefined || given?.createConnection !== undefined) return {}
   return { createConnection: (secure ? tlsConnect : netConnect) as RequestOptions['createConnection'] }
 }
