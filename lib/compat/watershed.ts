@@ -94,6 +94,10 @@ export interface WatershedConnectionEvents {
   end: [code: string | number | null, reason: string | null, numericCode: number | null]
 }
 
+/** On a duplex: the WatershedConnection that wraps it, for the listeners every connection shares. */
+const kWrapper = Symbol('watershed.wrapper')
+type Wrapped = WebSocketDuplex & { [kWrapper]: WatershedConnection }
+
 /**
  * One WebSocket connection, as events: 'text', 'binary', 'ping', 'pong',
  * 'error', 'connectionReset' and, once, 'end' (code, reason, numericCode),
@@ -114,22 +118,49 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
     super()
     this.duplex = duplex
     this.#holds = duplex.role === 'server'
-    duplex.on('data', (message: string | Buffer) => {
-      if (typeof message === 'string') this.emit('text', message)
-      else this.emit('binary', message)
-    })
-    duplex.on('ping', (payload: Buffer) => this.emit('ping', payload))
-    duplex.on('pong', (payload: Buffer) => this.emit('pong', payload))
-    duplex.on('drain', this.#release)
-    duplex.on('disconnect', this.#onDisconnect)
+    // The listeners are functions shared by every connection (`this` is the
+    // duplex, which points back here): closures of its own would be most of
+    // what this layer adds to an idle connection.
+    ;(duplex as Wrapped)[kWrapper] = this
+    duplex.on('data', WatershedConnection.#data)
+    duplex.on('ping', WatershedConnection.#ping)
+    duplex.on('pong', WatershedConnection.#pong)
+    duplex.on('disconnect', WatershedConnection.#disconnect)
     // The read side's end comes after the last message: that is when 'end' is due.
-    duplex.on('end', this.#finish)
-    duplex.on('close', this.#finish)
-    duplex.on('error', (error: Error & { code?: string }) => {
-      // Failures were reported at 'disconnect'; what comes here later is a
-      // send() refused after the close began, or the same failure again.
-      if (error.code === 'WS_ERR_WRITE_AFTER_CLOSE') this.#emitError(error)
-    })
+    duplex.on('end', WatershedConnection.#end)
+    duplex.on('close', WatershedConnection.#end)
+    duplex.on('error', WatershedConnection.#error)
+  }
+
+  static readonly #data = function (this: Wrapped, message: string | Buffer): void {
+    if (typeof message === 'string') this[kWrapper].emit('text', message)
+    else this[kWrapper].emit('binary', message)
+  }
+
+  static readonly #ping = function (this: Wrapped, payload: Buffer): void {
+    this[kWrapper].emit('ping', payload)
+  }
+
+  static readonly #pong = function (this: Wrapped, payload: Buffer): void {
+    this[kWrapper].emit('pong', payload)
+  }
+
+  static readonly #drain = function (this: Wrapped): void {
+    this[kWrapper].#release()
+  }
+
+  static readonly #disconnect = function (this: Wrapped, code: number, reason: string, error: Error | null): void {
+    this[kWrapper].#onDisconnect(code, reason, error)
+  }
+
+  static readonly #end = function (this: Wrapped): void {
+    this[kWrapper].#finish()
+  }
+
+  static readonly #error = function (this: Wrapped, error: Error & { code?: string }): void {
+    // Failures were reported at 'disconnect'; what comes here later is a
+    // send() refused after the close began, or the same failure again.
+    if (error.code === 'WS_ERR_WRITE_AFTER_CLOSE') this[kWrapper].#emitError(error)
   }
 
   /** Public: the negotiated subprotocol, or null. */
@@ -147,6 +178,8 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
     const ok = options === undefined ? this.duplex.write(data) : this.duplex.write(data, options)
     if (!ok && this.#holds && !this.#held && this.#closing === null && !this.duplex.writableEnded) {
       this.#held = true
+      // Listened for only while held: most connections never are.
+      this.duplex.on('drain', WatershedConnection.#drain)
       this.duplex.pause()
     }
     return ok
@@ -173,9 +206,10 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
     this.duplex.destroy()
   }
 
-  readonly #release = (): void => {
+  #release(): void {
     if (!this.#held) return
     this.#held = false
+    this.duplex.off('drain', WatershedConnection.#drain)
     this.duplex.resume()
   }
 
@@ -191,7 +225,7 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
    * dropped with it. Otherwise reading resumes, and 'end' follows the last
    * message that arrived.
    */
-  readonly #onDisconnect = (code: number, reason: string, error: (Error & { code?: string }) | null): void => {
+  #onDisconnect(code: number, reason: string, error: (Error & { code?: string }) | null): void {
     // 'connectionReset': the peer reset TCP, or closed it (FIN) without a CLOSE.
     const reset = error ? RESET_CODES.has(error.code ?? '') : code === 1006 && this.duplex.socket.readableEnded
     this.#closing = { code, reason, reset }
@@ -202,7 +236,7 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
     this.#finish()
   }
 
-  readonly #finish = (): void => {
+  #finish(): void {
     if (this.#ended) return
     this.#ended = true
     const { code, reason, reset } = this.#closing ?? { code: this.duplex.closeCode, reason: this.duplex.closeReason, reset: false }
