@@ -501,7 +501,7 @@ function workloads() {
       // Text is passed on as bytes (ws's way, and ours with textAsBytes), and as strings at both ends.
       [['text', ''], ['binary', ''], ['text', 'strings']].map(([kind, path]) => {
         const name = path ? `${kind} as strings` : kind
-        const cfg = { key: `${sizeLabel(size)} ${name}`, size, kind, path, count, warmup: SMOKE ? 5 : Math.max(10, Math.round(count / 10)) }
+        const cfg = { key: `${sizeLabel(size)} ${name}`, size, kind, path, count, warmup: SMOKE ? 5 : (process.env.BENCH_A_WARM ? count : Math.max(10, Math.round(count / 10))) }
         // The original API reads text as strings only: binary and "as strings" rows; by default 64 B and 1 MiB.
         const orig = (kind === 'binary' || path === 'strings') && (ORIG_ALL || size === 64 || size === MiB)
         // Raw TCP carries bytes only: it runs with the binary rows, and text rows show that figure too.

@@ -22,7 +22,9 @@ export interface HandshakeResponse {
 const responses = new WeakMap<object, HandshakeResponse>()
 
 /** Keeps what `connection`'s handshake received. */
-export function keepResponse(connection: object, res: IncomingMessage, url: string | undefined): void {
+export function keepResponse(
+  connection: object, res: Pick<IncomingMessage, 'statusCode' | 'statusMessage' | 'headers' | 'rawHeaders'>, url: string | undefined,
+): void {
   const { statusCode = 101, statusMessage = '', headers, rawHeaders } = res
   // Node's own array, frozen rather than copied: the finished response writes no more to it, and
   // every client connection would otherwise hold a second list of its headers.

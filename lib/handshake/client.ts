@@ -14,16 +14,20 @@ import type { Carrier } from '../connection/transport'
 import { connectHttp2 } from './h2-client'
 import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { hasToken, parseTokenList } from './header-tokens'
-import { acceptKey, generateKey } from './key'
-import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart } from './response-body'
+import { acceptKey, randomKey } from './key'
+import { REFUSAL_BODY_LIMIT, headerFields, readBodyStart, socketBodyStart } from './response-body'
+import { exchangeUpgrade, hostField, requestHead } from './upgrade-exchange'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_HEADERS, DEFAULT_MAX_RESPONSE_HEADER_SIZE } from '../protocol/limits'
 import { validateClientOptions } from './options'
 import { type ClientTarget, REDIRECT_STATUSES, clientTarget, redirectTarget, sameOrigin } from './client-target'
 import { keepResponse } from '../connection/handshake-response'
 import { settledOptions } from '../connection/options'
 import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
-import { directConnection } from './direct-connection'
+import { connectsDirectly, directConnection, directSocket } from './direct-connection'
 import { type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+
+/** What the handshake reads of a response: Node's IncomingMessage, or the head connect() read itself (lib/handshake/response-head.ts). */
+type UpgradeResponse = Pick<IncomingMessage, 'statusCode' | 'statusMessage' | 'headers' | 'rawHeaders'>
 
 /** Options of clientFromUpgrade(), and the part of connect()'s options about the 101 response and the connection. */
 export interface ClientUpgradeOptions extends Omit<WebSocketDuplexOptions, 'role' | 'protocol' | 'head' | 'compression' | 'extensions'> {
@@ -111,7 +115,7 @@ export function clientFromUpgrade(
 
 /** The client side after the 101 (options already checked), given the Sec-WebSocket-Extensions the request offered. */
 function completeClient(
-  res: IncomingMessage,
+  res: UpgradeResponse,
   socket: NodeDuplex,
   head: Buffer,
   key: string,
@@ -164,7 +168,7 @@ function requestedProtocols(socket: NodeDuplex): string[] | undefined {
  * back to the request), and then the server's choice is taken as it is.
  */
 function checkResponse(
-  res: IncomingMessage,
+  res: UpgradeResponse,
   key: string,
   offered: string | readonly string[] | undefined,
   offeredExtensions: string | undefined,
@@ -243,7 +247,8 @@ function connectHttp1(url: string | URL, options: ConnectOptions): Promise<WebSo
 
     /** One upgrade request; a followed redirect makes the next. */
     const attempt = (target: ClientTarget, redirects: number): void => {
-      const key = generateKey()
+      // No watch on requests: this one's offers are passed along with it.
+      const key = randomKey()
       // Credentials given for the first origin are not handed to another one a redirect names.
       const headers = sameOrigin(target, first) ? { ...extra } : withoutCredentials(extra)
       Object.assign(headers, {
@@ -256,26 +261,18 @@ function connectHttp1(url: string | URL, options: ConnectOptions): Promise<WebSo
       if (offer !== undefined) headers['Sec-WebSocket-Extensions'] = offer
       const offeredExtensions = Object.entries(headers).find(([name]) => name.toLowerCase() === 'sec-websocket-extensions')?.[1]
 
-      // Object.assign, not spreads with properties after them: V8's slow path for those cost 4 µs per connect.
-      const request = (target.secure ? https : http).request(Object.assign(
-        directConnection(target.secure, options.requestOptions),
-        options.requestOptions,
-        target.socketPath === undefined
-          ? { maxHeaderSize, hostname: target.hostname, port: target.port, path: target.path, method: 'GET', headers }
-          : { maxHeaderSize, socketPath: target.socketPath, path: target.path, method: 'GET', headers },
-      ))
-      request.maxHeadersCount = maxHeaders + 1
       const timer = setTimeout(() => {
-        request.destroy(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
+        cancel(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', CloseStatus.ABNORMAL, 'opening handshake timed out'))
       }, deadline - Date.now())
-      const onAbort = () => request.destroy(signal?.reason ?? new Error('aborted'))
+      const onAbort = () => cancel(signal?.reason ?? new Error('aborted'))
       signal?.addEventListener('abort', onAbort, { once: true })
       const done = () => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
       }
 
-      request.on('upgrade', (res, socket: Socket, head: Buffer) => {
+      // Both ways of sending the request end in one of these three.
+      const upgraded = (res: UpgradeResponse, socket: Socket, head: Buffer): void => {
         done()
         try {
           resolve(completeClient(res, socket, head, key, Object.assign({}, options, { protocols }), offeredExtensions, target.url.href))
@@ -283,14 +280,13 @@ function connectHttp1(url: string | URL, options: ConnectOptions): Promise<WebSo
           socket.destroy()
           reject(error)
         }
-      })
-      // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
-      request.on('response', (res) => {
+      }
+      /** A final answer other than an upgrade: a redirect to follow, or a refusal to report with the start of its body. */
+      const answered = (res: UpgradeResponse, bodyStart: (ms: number) => Promise<Buffer>, discard: () => void): void => {
         const location = res.headers.location
         if (options.followRedirects && REDIRECT_STATUSES.has(res.statusCode ?? 0) && location !== undefined) {
           done()
-          res.resume()
-          request.destroy()
+          discard()
           try {
             if (redirects >= maxRedirects) {
               throw new HandshakeError('WS_ERR_TOO_MANY_REDIRECTS',
@@ -313,30 +309,68 @@ function connectHttp1(url: string | URL, options: ConnectOptions): Promise<WebSo
           // redirect's Location) and its body: keep the start of the body, read
           // within what is left of the handshake timeout. The signal still aborts.
           clearTimeout(timer)
-          readBodyStart(res, REFUSAL_BODY_LIMIT, deadline - Date.now()).then((body) => {
+          bodyStart(deadline - Date.now()).then((body) => {
             done()
             const refusal = new HandshakeError('WS_ERR_UNEXPECTED_RESPONSE', failure.message, res.statusCode, headerFields(res))
             refusal.body = body.toString('utf8')
             reject(refusal)
-            request.destroy()
+            discard()
           })
           return
         }
         done()
-        res.resume()
-        request.destroy()
+        discard()
         reject(failure)
+      }
+      const failed = (error: Error): void => {
+        done()
+        reject(error)
+      }
+
+      let cancel: (reason: Error) => void
+      if (connectsDirectly(options.requestOptions)) {
+        const socket = directSocket(target.secure, options.requestOptions, target.hostname, target.port, target.socketPath)
+        // Told at once: once the head is read, the socket has no error listener of ours to hear it by.
+        cancel = (reason) => {
+          socket.destroy()
+          failed(reason)
+        }
+        const host = hostField(target.hostname, target.port, target.secure, target.socketPath !== undefined)
+        const request = requestHead(target.path, Object.assign({ Host: host }, headers))
+        exchangeUpgrade(socket, request, { maxHeaderSize, maxHeaders }, (res, rest) => {
+          if (res.statusCode === 101) upgraded(res, socket, rest)
+          else answered(res, (ms) => socketBodyStart(socket, res, rest, REFUSAL_BODY_LIMIT, ms), () => socket.destroy())
+        }, failed)
+        return
+      }
+
+      // Object.assign, not spreads with properties after them: V8's slow path for those cost 4 µs per connect.
+      const request = (target.secure ? https : http).request(Object.assign(
+        directConnection(target.secure, options.requestOptions),
+        options.requestOptions,
+        target.socketPath === undefined
+          ? { maxHeaderSize, hostname: target.hostname, port: target.port, path: target.path, method: 'GET', headers }
+          : { maxHeaderSize, socketPath: target.socketPath, path: target.path, method: 'GET', headers },
+      ))
+      request.maxHeadersCount = maxHeaders + 1
+      cancel = (reason) => request.destroy(reason)
+      request.on('upgrade', upgraded)
+      // Node reports a 101 without Upgrade/Connection as an ordinary response: say what it lacks.
+      request.on('response', (res: IncomingMessage) => {
+        answered(res, (ms) => readBodyStart(res, REFUSAL_BODY_LIMIT, ms), () => {
+          res.resume()
+          request.destroy()
+        })
       })
       request.on('error', (error: Error & { code?: string }) => {
-        done()
         // llhttp's own words for a head over maxHeaderSize; say it in ours.
         if (error.code === 'HPE_HEADER_OVERFLOW') {
           const overflow = new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE',
             `response head exceeds ${maxHeaderSize} bytes`)
           overflow.cause = error
-          reject(overflow)
+          failed(overflow)
         } else {
-          reject(error)
+          failed(error)
         }
       })
       request.end()

@@ -1,7 +1,8 @@
 /**
  * What an open client connection keeps of its handshake, as a
- * specification: nothing. The request (its headers, its state) can be
- * collected once the handshake is over, and the socket carries no
+ * specification: nothing. connect() makes no ClientRequest unless asked to
+ * go through http.request; one made is collected once the handshake is
+ * over; and the socket carries no
  * http.Agent's listeners, unless the caller gave an agent (a proxy's), which
  * is then used as given.
  */
@@ -13,22 +14,41 @@ import { connect } from '../../lib/handshake/client'
 import { retained } from '../helpers/memory'
 import { serve } from '../helpers/ws-pair'
 
-t.test('the upgrade request is not kept alive by the open connection', async (t) => {
-  const listening = await serve({}, () => {})
-  t.teardown(() => listening.close())
-  let request: WeakRef<ClientRequest> | null = null
+/** Connects to `url` while noting every ClientRequest made meanwhile, weakly. */
+async function connectNoting(url: string, options: Parameters<typeof connect>[1] = {}) {
+  const requests: Array<WeakRef<ClientRequest>> = []
   const note = (message: unknown) => {
-    request = new WeakRef((message as { request: ClientRequest }).request)
+    requests.push(new WeakRef((message as { request: ClientRequest }).request))
   }
   diagnostics.subscribe('http.client.request.start', note)
-  const ws = await connect(listening.url)
-  diagnostics.unsubscribe('http.client.request.start', note)
+  try {
+    return { ws: await connect(url, options), requests }
+  } finally {
+    diagnostics.unsubscribe('http.client.request.start', note)
+  }
+}
+
+t.test('connect() writes its upgrade request itself: no ClientRequest is made', async (t) => {
+  const listening = await serve({}, () => {})
+  t.teardown(() => listening.close())
+  const { ws, requests } = await connectNoting(listening.url)
   t.teardown(() => ws.destroy())
-  t.ok(request, 'the request was seen')
+  t.equal(requests.length, 0, 'no http.request')
+  t.notOk(ws.destroyed, 'the connection is open')
+})
+
+t.test('through http.request (an agent given), the request is not kept alive by the open connection', async (t) => {
+  const listening = await serve({}, () => {})
+  t.teardown(() => listening.close())
+  const agent = new http.Agent()
+  t.teardown(() => agent.destroy())
+  const { ws, requests } = await connectNoting(listening.url, { requestOptions: { agent } })
+  t.teardown(() => ws.destroy())
+  t.equal(requests.length, 1, 'the request was seen')
   // A WeakRef's target lives to the end of the job that made it: collect on a later turn.
   await turn()
   retained()
-  t.equal(request!.deref(), undefined, 'collected while the connection stays open')
+  t.equal(requests[0].deref(), undefined, 'collected while the connection stays open')
   t.notOk(ws.destroyed, 'the connection is still open')
 })
 
