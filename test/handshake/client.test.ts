@@ -590,3 +590,57 @@ t.test('clientFromUpgrade, the low-level form', async (t) => {
     t.strictSame(chunk, early)
   })
 })
+
+t.test('the answer as connect() reads it off the socket', async (t) => {
+  t.test('interim answers (103 Early Hints) before the 101 are passed over', async (t) => {
+    const server = await serverAnswering(t, (request) => 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n' + switchingProtocols(request))
+    const ws = await connected(t, connect(server.url))
+    t.equal(ws.response?.statusCode, 101)
+    t.equal(ws.response?.headers.link, undefined, "the interim answer's fields are not the 101's")
+  })
+
+  t.test('a 101 whose lines end in bare LFs is taken (RFC 9112 section 2.2)', async (t) => {
+    const server = await serverAnswering(t, (request) => switchingProtocols(request).replaceAll('\r\n', '\n'))
+    const ws = await connected(t, connect(server.url))
+    t.equal(ws.response?.statusCode, 101)
+  })
+
+  t.test('a 101 arriving a few bytes at a time, with the first frame behind it, is whole', async (t) => {
+    const server = await craftedServer((request) => {
+      const bytes = Buffer.concat([Buffer.from(switchingProtocols(request)), frame({ opcode: 0x1, payload: 'first' })])
+      let at = 0
+      const timer = setInterval(() => {
+        request.socket.write(bytes.subarray(at, (at += 7)))
+        if (at >= bytes.length) clearInterval(timer)
+      }, 1)
+    })
+    t.teardown(() => server.close())
+    const ws = await connected(t, connect(server.url))
+    t.same(await nextEvent(ws, 'data'), ['first'])
+  })
+
+  t.test('a connection closed before the head is whole rejects with ECONNRESET', async (t) => {
+    const server = await serverAnswering(t, (request) => {
+      request.socket.end('HTTP/1.1 101 Switching')
+      return null
+    })
+    const error = await rejection(connect(server.url))
+    t.equal(error.code, 'ECONNRESET')
+    t.match(error.message, /closed before a complete HTTP response head/)
+  })
+
+  t.test('a malformed head rejects with a HandshakeError, and the connection is closed', async (t) => {
+    const server = await serverAnswering(t, () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade websocket\r\n\r\n')
+    const error = await rejection(connect(server.url))
+    t.type(error, HandshakeError)
+    t.match(error.message, /malformed HTTP response/)
+    await endOf(server.requests[0].socket)
+    t.pass('the client closed the TCP connection')
+  })
+
+  t.test('a Host header given replaces the one made from the URL', async (t) => {
+    const server = await serverAnswering(t, (request) => switchingProtocols(request))
+    await connected(t, connect(server.url, { headers: { host: 'chat.example' } }))
+    t.same(server.requests[0].headers.host, ['chat.example'], 'one Host field, the given one')
+  })
+})
