@@ -44,10 +44,10 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/
 /**
  * Where the head in `bytes` ends: the offset just after its empty line (CR LF
  * CR LF, or bare LFs, which RFC 9112 section 2.2 lets a recipient take as line
- * ends), or -1 when it has not all arrived.
+ * ends), or -1 when it has not all arrived. `from` skips bytes already
+ * searched (less the three an empty line could straddle).
  */
-export function headEnd(bytes: Buffer): number {
-  let from = 0
+export function headEnd(bytes: Buffer, from = 0): number {
   for (;;) {
     const lf = bytes.indexOf(10, from)
     if (lf === -1) return -1

@@ -58,6 +58,16 @@ export function hostField(hostname: string, port: number, secure: boolean, unix:
  */
 export function exchangeUpgrade(socket: Socket, request: string, limits: HeadLimits, done: OnHead, failed: (error: Error) => void): void {
   let received: Buffer | null = null
+  let searched = 0
+  // The head's size is judged as Node's parser judges it, without its line
+  // breaks, so that maxResponseHeaderSize means one thing on either path;
+  // counted once per byte, and only once the head is long enough to matter.
+  let counted = 0
+  let breaks = 0
+  const sizeOf = (bytes: Buffer, length: number) => {
+    for (; counted < length; counted++) if (bytes[counted] === 10 || bytes[counted] === 13) breaks++
+    return length - breaks
+  }
   const finish = () => {
     socket.off('data', onData)
     socket.off('error', onError)
@@ -74,14 +84,35 @@ export function exchangeUpgrade(socket: Socket, request: string, limits: HeadLim
     error.code = 'ECONNRESET'
     fail(error)
   }
+  // A head arriving in many pieces is gathered in a store that doubles, so a
+  // peer trickling it byte by byte costs copies in proportion to its length.
+  let store: Buffer | null = null
+  const gather = (chunk: Buffer): Buffer => {
+    if (received === null || received.length === 0) return chunk
+    const length = received.length + chunk.length
+    if (store === null || received.buffer !== store.buffer || received.byteOffset + length > store.byteOffset + store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(1024, 2 * length))
+      received.copy(grown)
+      store = grown
+      received = grown.subarray(0, received.length)
+    }
+    chunk.copy(store, received.byteOffset - store.byteOffset + received.length)
+    return store.subarray(received.byteOffset - store.byteOffset, received.byteOffset - store.byteOffset + length)
+  }
   const onData = (chunk: Buffer) => {
-    received = received === null ? chunk : Buffer.concat([received, chunk])
+    received = gather(chunk)
     for (;;) {
-      const end = headEnd(received)
-      if (end === -1 ? received.length > limits.maxHeaderSize : end > limits.maxHeaderSize) {
+      // A head trickled in byte by byte is searched once, not once per byte.
+      const end = headEnd(received, Math.max(0, searched - 3))
+      const length = end === -1 ? received.length : end
+      if (length > limits.maxHeaderSize && sizeOf(received, length) > limits.maxHeaderSize) {
         return fail(new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE', `response head exceeds ${limits.maxHeaderSize} bytes`))
       }
-      if (end === -1) return
+      if (end === -1) {
+        searched = received.length
+        return
+      }
+      searched = counted = breaks = 0
       let res: ResponseHead
       try {
         res = parseResponseHead(received, end, limits)
