@@ -19,19 +19,63 @@ export interface HandshakeResponse {
   readonly url?: string
 }
 
+/** Fields Node's IncomingMessage keeps the first of; a repeat is dropped. */
+const FIRST_ONLY = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+])
+
+/** The fields by lower-case name, repeats gathered as Node's IncomingMessage does. */
+export function gatherHeaders(rawHeaders: readonly string[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {}
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase()
+    const value = rawHeaders[i + 1]
+    // A field named __proto__ would change the object's prototype rather than be one of its fields.
+    if (name === '__proto__') continue
+    const seen = headers[name]
+    if (name === 'set-cookie') {
+      if (seen === undefined) headers[name] = [value]
+      else (seen as string[]).push(value)
+    } else if (seen === undefined) {
+      headers[name] = value
+    } else if (!FIRST_ONLY.has(name)) {
+      headers[name] = `${seen}${name === 'cookie' ? '; ' : ', '}${value}`
+    }
+  }
+  return headers as IncomingHttpHeaders
+}
+
+/**
+ * A kept response holds the raw fields only: `headers` is gathered from
+ * them when first read, as most connections never read it and the object
+ * would be held by every idle client connection.
+ */
+class KeptResponse implements HandshakeResponse {
+  #headers: IncomingHttpHeaders | undefined
+  declare readonly url?: string
+
+  constructor(readonly statusCode: number, readonly statusMessage: string, readonly rawHeaders: readonly string[], url: string | undefined) {
+    if (url !== undefined) this.url = url
+    Object.freeze(this)
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return (this.#headers ??= gatherHeaders(this.rawHeaders))
+  }
+}
+
 const responses = new WeakMap<object, HandshakeResponse>()
 
 /** Keeps what `connection`'s handshake received. */
 export function keepResponse(
-  connection: object, res: Pick<IncomingMessage, 'statusCode' | 'statusMessage' | 'headers' | 'rawHeaders'>, url: string | undefined,
+  connection: object, res: Pick<IncomingMessage, 'statusCode' | 'statusMessage' | 'rawHeaders'>, url: string | undefined,
 ): void {
-  const { statusCode = 101, statusMessage = '', headers, rawHeaders } = res
-  // Node's own array, frozen rather than copied: the finished response writes no more to it, and
+  const { statusCode = 101, statusMessage = '', rawHeaders } = res
+  // The array as it came, frozen rather than copied: the finished response writes no more to it, and
   // every client connection would otherwise hold a second list of its headers.
-  const kept: HandshakeResponse = url === undefined
-    ? { statusCode, statusMessage, headers, rawHeaders: Object.freeze(rawHeaders) }
-    : { statusCode, statusMessage, headers, rawHeaders: Object.freeze(rawHeaders), url }
-  responses.set(connection, Object.freeze(kept))
+  responses.set(connection, new KeptResponse(statusCode, statusMessage, Object.freeze(rawHeaders), url))
 }
 
 /** The 101 response `connection`'s handshake received; null on the server side. */

@@ -10,6 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { HandshakeError } from '../protocol/errors'
 import { isToken } from './header-tokens'
+import { gatherHeaders } from '../connection/handshake-response'
 
 /** What the client reads of a response: as much of an IncomingMessage as the handshake uses. */
 export interface ResponseHead {
@@ -28,13 +29,6 @@ export interface HeadLimits {
   /** Most header fields. */
   maxHeaders: number
 }
-
-/** Fields Node's IncomingMessage keeps the first of; a repeat is dropped. */
-const FIRST_ONLY = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
-  'server', 'user-agent',
-])
 
 /** HTTP-version SP status-code [SP reason-phrase]: a missing reason is taken, as most clients do. */
 const STATUS_LINE = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/
@@ -64,45 +58,66 @@ function malformed(what: string): HandshakeError {
   return new HandshakeError('WS_ERR_HANDSHAKE', `malformed HTTP response: ${what}`)
 }
 
+/**
+ * Names and values most 101 answers carry, shared by every connection that
+ * keeps its response: a string cut from the head anew would be held once
+ * per idle client connection.
+ */
+const COMMON = new Map(['Upgrade', 'upgrade', 'Connection', 'connection', 'websocket', 'WebSocket', 'Sec-WebSocket-Accept',
+  'sec-websocket-accept', 'Sec-WebSocket-Protocol', 'sec-websocket-protocol', 'Sec-WebSocket-Extensions',
+  'sec-websocket-extensions', 'Server', 'server', 'Date', 'date', 'Switching Protocols'].map((text) => [text, text]))
+
+/** `bytes[start, end)` as a string of its own: a common one shared, others not slices of the whole head (which they would keep alive). */
+function cut(bytes: Buffer, start: number, end: number): string {
+  const text = bytes.toString('latin1', start, end)
+  return COMMON.get(text) ?? text
+}
+
+const isBlank = (byte: number | undefined) => byte === 0x20 || byte === 0x09
+
 /** Parses the head `bytes[0, end)` (end from headEnd()); throws a HandshakeError when it is not a valid HTTP/1.x response head. */
 export function parseResponseHead(bytes: Buffer, end: number, limits: HeadLimits): ResponseHead {
-  const lines = bytes.toString('latin1', 0, end).split('\n')
-  // The last two entries are the empty line and what follows its LF.
-  lines.length -= 2
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]
-    if (line.endsWith('\r')) lines[i] = line.slice(0, -1)
-  }
-  const status = STATUS_LINE.exec(lines[0])
-  if (status === null) throw malformed(`the status line ${JSON.stringify(lines[0].slice(0, 80))} is not HTTP/1.x`)
+  let lf = bytes.indexOf(10)
+  const statusLine = bytes.toString('latin1', 0, bytes[lf - 1] === 13 ? lf - 1 : lf)
+  const status = STATUS_LINE.exec(statusLine)
+  if (status === null) throw malformed(`the status line ${JSON.stringify(statusLine.slice(0, 80))} is not HTTP/1.x`)
   if (status[1] !== '1') throw malformed(`HTTP/${status[1]}.${status[2]} is not HTTP/1.x`)
-  const statusMessage = status[4] ?? ''
+  const statusMessage = status[4] === undefined ? '' : COMMON.get(status[4]) ?? status[4]
   if (CONTROL.test(statusMessage)) throw malformed('a control character in the reason phrase')
 
   const rawHeaders: string[] = []
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]
-    const first = line.charCodeAt(0)
-    if (first === 0x20 || first === 0x09) {
+  for (let start = lf + 1; start < end; start = lf + 1) {
+    lf = bytes.indexOf(10, start)
+    const stop = bytes[lf - 1] === 13 ? lf - 1 : lf
+    // The empty line that ends the head.
+    if (stop <= start) break
+    if (isBlank(bytes[start])) {
       // RFC 9112 section 5.2: a user agent replaces obs-fold with SP ... in a response it receives.
       if (rawHeaders.length === 0) throw malformed('a continuation line before any field')
-      rawHeaders[rawHeaders.length - 1] = `${rawHeaders[rawHeaders.length - 1]} ${fieldValue(line)}`.trim()
+      rawHeaders[rawHeaders.length - 1] = `${rawHeaders[rawHeaders.length - 1]} ${fieldValue(bytes.toString('latin1', start, stop))}`.trim()
       continue
     }
-    const colon = line.indexOf(':')
-    const name = colon === -1 ? '' : line.slice(0, colon)
+    let colon = bytes.indexOf(58, start)
+    if (colon > stop) colon = -1
+    const name = colon === -1 ? '' : cut(bytes, start, colon)
     // RFC 9112 section 5.1: "No whitespace is allowed between the field name and colon": a token or nothing.
-    if (!isToken(name)) throw malformed(`the line ${JSON.stringify(line.slice(0, 80))} is not a header field`)
+    if (!isToken(name)) throw malformed(`the line ${JSON.stringify(bytes.toString('latin1', start, stop).slice(0, 80))} is not a header field`)
     if (rawHeaders.length / 2 >= limits.maxHeaders) {
       throw new HandshakeError('WS_ERR_RESPONSE_HEADERS_TOO_LARGE', `response has more than ${limits.maxHeaders} header fields`)
     }
-    rawHeaders.push(name, fieldValue(line.slice(colon + 1)))
+    let from = colon + 1
+    let to = stop
+    while (from < to && isBlank(bytes[from])) from++
+    while (to > from && isBlank(bytes[to - 1])) to--
+    const value = cut(bytes, from, to)
+    if (CONTROL.test(value)) throw malformed('a control character in a header field')
+    rawHeaders.push(name, value)
   }
   return {
     httpVersion: `${status[1]}.${status[2]}`,
     statusCode: Number(status[3]),
     statusMessage,
-    headers: gathered(rawHeaders),
+    headers: gatherHeaders(rawHeaders),
     rawHeaders,
   }
 }
@@ -111,25 +126,4 @@ export function parseResponseHead(bytes: Buffer, end: number, limits: HeadLimits
 function fieldValue(text: string): string {
   if (CONTROL.test(text)) throw malformed('a control character in a header field')
   return text.replace(/^[ \t]+|[ \t]+$/g, '')
-}
-
-/** The fields by lower-case name, repeats gathered as Node's IncomingMessage does. */
-function gathered(rawHeaders: readonly string[]): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {}
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i].toLowerCase()
-    const value = rawHeaders[i + 1]
-    // A field named __proto__ would change the object's prototype rather than be one of its fields.
-    if (name === '__proto__') continue
-    const seen = headers[name]
-    if (name === 'set-cookie') {
-      if (seen === undefined) headers[name] = [value]
-      else (seen as string[]).push(value)
-    } else if (seen === undefined) {
-      headers[name] = value
-    } else if (!FIRST_ONLY.has(name)) {
-      headers[name] = `${seen}${name === 'cookie' ? '; ' : ', '}${value}`
-    }
-  }
-  return headers as IncomingHttpHeaders
 }
