@@ -32,26 +32,10 @@ export function socketBodyStart(socket: Readable, res: { readonly headers: Incom
     return { bytes, complete: decoded.last || bytes.length === limit }
   }
   if (body().complete) return Promise.resolve(body().bytes)
-  return new Promise((resolve) => {
-    const onData = (chunk: Buffer) => {
-      raw = Buffer.concat([raw, chunk.subarray(0, rawLimit - raw.length)])
-      if (raw.length >= rawLimit || body().complete) finish()
-    }
-    const finish = () => {
-      clearTimeout(timer)
-      socket.off('data', onData)
-      socket.off('end', finish)
-      socket.off('error', finish)
-      socket.off('close', finish)
-      resolve(Buffer.from(body().bytes))
-    }
-    const timer = setTimeout(finish, Math.max(0, ms))
-    socket.on('data', onData)
-    socket.on('end', finish)
-    socket.on('error', finish)
-    socket.on('close', finish)
-    socket.resume()
-  })
+  return readBounded(socket, ms, (chunk) => {
+    raw = Buffer.concat([raw, chunk.subarray(0, rawLimit - raw.length)])
+    return raw.length >= rawLimit || body().complete
+  }, () => Buffer.from(body().bytes))
 }
 
 /** The data of the complete chunks in `raw` (RFC 9112 section 7.1), and whether the last chunk came. */
@@ -83,28 +67,41 @@ function dechunked(raw: Buffer): { bytes: Buffer; last: boolean } {
  * is the caller's to discard, by destroying the request.
  */
 export function readBodyStart(res: Readable, limit: number, ms: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let length = 0
+  return readBounded(res, ms, (chunk) => {
+    const kept = chunk.subarray(0, limit - length)
+    chunks.push(kept)
+    length += kept.length
+    return length >= limit
+  }, () => Buffer.concat(chunks, length))
+}
+
+/**
+ * Hands `stream`'s chunks to `take` until it says it has enough, or the
+ * stream ends, fails or closes, or `ms` pass; then resolves with `result()`.
+ * Never rejects, and leaves no listener behind.
+ */
+function readBounded(stream: Readable, ms: number, take: (chunk: Buffer) => boolean, result: () => Buffer): Promise<Buffer> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    let length = 0
     const onData = (chunk: Buffer) => {
-      const kept = chunk.subarray(0, limit - length)
-      chunks.push(kept)
-      length += kept.length
-      if (length >= limit) finish()
+      if (take(chunk)) finish()
     }
     const finish = () => {
       clearTimeout(timer)
-      res.off('data', onData)
-      res.off('end', finish)
-      res.off('error', finish)
-      res.off('close', finish)
-      resolve(Buffer.concat(chunks, length))
+      stream.off('data', onData)
+      stream.off('end', finish)
+      stream.off('error', finish)
+      stream.off('close', finish)
+      resolve(result())
     }
     const timer = setTimeout(finish, Math.max(0, ms))
-    res.on('data', onData)
-    res.on('end', finish)
-    res.on('error', finish)
-    res.on('close', finish)
+    stream.on('data', onData)
+    stream.on('end', finish)
+    stream.on('error', finish)
+    stream.on('close', finish)
+    // A socket handed on paused (by the head's reader) flows only when told to.
+    stream.resume()
   })
 }
 
