@@ -113,8 +113,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #awaitingFirst = false
   /** Nothing more comes from the socket (#drainInbound()). */
   #drained = false
-  /** Until the caller has had a turn, the read side delivers nothing. */
-  #held = true
+  /** Until the caller has had a turn, the read side delivers nothing (only when bytes came with the handshake). */
+  #held: boolean
+  /** Our side of TCP was ended before the write side was ever built (#endOutput()). */
+  #outputEnded = false
   /** The bytes moved either way at the last sweep (stage-sweeper.ts): unchanged means quiet. */
   #swept = -1
   /** The streamed message being sent, stopped if the connection fails or closes. */
@@ -177,10 +179,14 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     socket.on('close', WebSocketDuplex.#socketClose)
     // Held until the caller has had a turn: frames that came with the
     // handshake must not fire events before `await connect()` returns.
-    setImmediate(() => {
-      this.#held = false
-      this._read()
-    })
+    // Bytes that come later come in a later turn: nothing to hold then.
+    this.#held = (options.head !== undefined && options.head.length > 0) || socket.readableLength > 0
+    if (this.#held) {
+      setImmediate(() => {
+        this.#held = false
+        this._read()
+      })
+    }
     if (options.head && options.head.length > 0) {
       const inbound = this.#inbound()
       inbound.decoder.write(options.head)
@@ -244,8 +250,26 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       drain: () => this.#onOutboundDrain(),
       error: (error) => this.#onStageError(error),
     })
-    this.#sweepMe()
+    // Built after our side of TCP was ended: it takes nothing more, as it would have had it been built then.
+    if (this.#outputEnded) this.#out.input.end()
+    else this.#sweepMe()
     return this.#out
+  }
+
+  /**
+   * Ends our side of TCP after everything written: through the write side
+   * when it is built, else at once, without building it only to end it
+   * (a connection that goes away idle, the common case).
+   */
+  #endOutput(): void {
+    const out = this.#out
+    if (out !== null) {
+      // A failed compressor takes nothing more: the end goes straight to the encoder.
+      ;(out.input.destroyed ? out.encoder : out.input).end()
+      return
+    }
+    this.#outputEnded = true
+    if (!this.socket.destroyed) this.socket.end()
   }
 
   #sweepMe(): void {
@@ -472,7 +496,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
 
   override _final(callback: (error?: Error | null) => void): void {
     // Not when the write side was ended already (the peer left without a CLOSE: nothing more is sent).
-    if (this.#closing.canSend && !this.#out?.input.writableEnded) {
+    if (this.#closing.canSend && !this.#outputEnded && !this.#out?.input.writableEnded) {
       const received = this.#closing.peerClose
       // Echo the peer's code (section 5.5.1); an empty CLOSE is echoed empty.
       const payload = received
@@ -532,7 +556,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #afterCloseStep(): void {
     if (this.#closing.exchanged) {
       // On TCP the server closes first (section 7.1.1) and the client waits for it (transport.ts).
-      if (this.#transport.endsFirst(this.socket, this.role)) this.#output().input.end()
+      if (this.#transport.endsFirst(this.socket, this.role)) this.#endOutput()
     }
     this.#armCloseTimer()
   }
@@ -611,16 +635,19 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     // reader has had every message; close our side too.
     this.#disconnect(null)
     this.#endReadable()
-    this.#output().input.end()
+    this.#endOutput()
   }
 
   #onSocketEnd(): void {
     // The peer sent FIN. Frames still in the pipeline (a CLOSE among them,
     // perhaps) decide what follows, unless there is nothing left to say.
-    if (this.#closing.failure || this.#closing.exchanged) this.#output().input.end()
-    // What is still in the pipeline may wait for a reader: bound that wait, as for a CLOSE.
-    else this.#armCloseTimer()
-    // A FIN before any byte: the read side ends as it would after frames (1006, no CLOSE).
+    if (this.#closing.failure || this.#closing.exchanged) this.#endOutput()
+    // A FIN before any byte (or after stages given back): nothing is in the pipeline, and with nothing
+    // queued to send either, the read side ends at once (1006, no CLOSE) and TCP with it: no wait to bound.
+    else if (!(this.#awaitingFirst && this.#out === null && this.socket.writableLength === 0)) {
+      // What is still in the pipeline may wait for a reader: bound that wait, as for a CLOSE.
+      this.#armCloseTimer()
+    }
     if (this.#awaitingFirst) this.#drainInbound()
   }
 
@@ -642,15 +669,14 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     this.#stopReading()
     this.#disconnect(error)
     const status = (error as { status?: unknown }).status
-    // A failed compressor takes nothing more: the CLOSE then goes straight to the encoder.
-    const output = this.#output()
-    const out = output.input.destroyed ? output.encoder : output.input
     if (!this.#closing.closeSent && !this.socket.destroyed && typeof status === 'number' && isValidCloseCode(status)) {
       this.#closing.sent()
-      out.write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
+      // A failed compressor takes nothing more: the CLOSE then goes straight to the encoder.
+      const output = this.#output()
+      ;(output.input.destroyed ? output.encoder : output.input).write({ opcode: Opcode.CLOSE, payload: encodeClosePayload(status) })
     }
     // On TCP the server closes at once and a client waits for it (section 7.1.1; transport.ts).
-    if (this.#transport.endsFirst(this.socket, this.role)) out.end()
+    if (this.#transport.endsFirst(this.socket, this.role)) this.#endOutput()
     this.#armCloseTimer()
     // Found only after TCP closed (the last frames held a protocol error): report it the same way.
     if (this.#closing.closed) this.#holdFailure(error)

@@ -143,8 +143,25 @@ t.test('with permessage-deflate and no context takeover the stages go too; compr
 t.test('a peer that sends FIN without a byte: the connection ends as abnormal (1006), no stages built', async (t) => {
   const { ws, socket } = await rawPeer(t)
   ws.on('error', () => {})
+  // Every stage built joins the sweeper: watch who joins while the connection goes away.
+  const joined: object[] = []
+  const add = stageSweeper.add
+  stageSweeper.add = function (owner, visit) {
+    joined.push(owner)
+    return add.call(this, owner, visit)
+  }
+  t.teardown(() => {
+    stageSweeper.add = add
+  })
+  const peerSaw = new Promise<Buffer>((resolve) => {
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.on('close', () => resolve(Buffer.concat(chunks)))
+  })
   const closed = nextEvent<[number]>(ws, 'close')
   socket.end()
   t.equal((await closed)[0], 1006, 'closed as abnormal, no CLOSE came')
+  t.equal((await peerSaw).length, 0, 'the peer got no frame, only our FIN')
+  t.notOk(joined.includes(ws), 'neither side of the pipeline was built just to be ended')
   t.notOk(stageSweeper.has(ws), 'a closed connection holds no stages')
 })
