@@ -109,12 +109,12 @@ export class FrameDecoder extends Transform {
     callback()
   }
 
-  /** Consumes header bytes; starts the frame once its header is complete. */
   /** Between frames with nothing buffered: dropping the decoder now loses nothing. */
   get idle(): boolean {
     return this.#headerFill === 0 && !this.#inPayload && this.writableLength === 0 && this.readableLength === 0
   }
 
+  /** Consumes header bytes; starts the frame once its header is complete. */
   #takeHeader(chunk: Buffer, pos: number, end: number): number {
     if (this.#headerFill === 0 && end - pos >= 2) {
       const need = headerLength(chunk[pos + 1])

@@ -125,13 +125,13 @@ export class MessageAssembler extends Transform {
     this.#gate = new DrainGate(this)
   }
 
-  /** True once a CLOSE frame has been passed on. */
   /** Between messages with nothing buffered: dropping the assembler now loses nothing. */
   get idle(): boolean {
     return this.#opcode === 0 && this.#stream === null && this.#waiting === null && this.#control.length === 0 &&
       this.writableLength === 0 && this.readableLength === 0
   }
 
+  /** True once a CLOSE frame has been passed on. */
   get closeReceived(): boolean {
     return this.#closed
   }
@@ -216,8 +216,7 @@ export class MessageAssembler extends Transform {
     callback?.()
   }
 
-  /** The message being streamed will not end: its stream is destroyed (see message-stream.ts). */
-  /** Ends a message stream in progress without 'end'; the error is made only if there is one to give it to. */
+  /** Ends a message stream in progress without 'end'; the error is made only if there is one to give it to (see message-stream.ts). */
   #abortStream(error: () => Error): void {
     const stream = this.#stream
     this.#stream = null
