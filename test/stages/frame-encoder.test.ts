@@ -51,6 +51,19 @@ t.test("the caller's buffer is never masked in place", async (t) => {
   t.ok(large.every((b) => b === 0x5a))
 })
 
+t.test("a server frame past a few hundred bytes is its header, then the caller's own bytes, not a copy", async (t) => {
+  const small = Buffer.alloc(100, 1)
+  const large = Buffer.alloc(1024, 2)
+  const { items: chunks, error } = await run<Buffer>(new FrameEncoder(), [small, large])
+  t.error(error)
+  t.equal(chunks.length, 3, 'the small frame in one chunk, the large one in two')
+  t.same(chunks[0], Buffer.concat([hex('8264'), small]), 'header and payload together: one piece for the writev')
+  t.same(chunks[1], hex('827e0400'), 'the header alone')
+  t.equal(chunks[2].buffer, large.buffer, 'the payload is the caller\'s memory: nothing copied')
+  t.equal(chunks[2].byteOffset, large.byteOffset)
+  t.equal(chunks[2].length, 1024)
+})
+
 t.test('a Uint8Array that is not a Buffer is sent as binary, from its own view', async (t) => {
   const backing = new Uint8Array([9, 9, 1, 2, 3, 9])
   const frames = await decodeAs(await encode([backing.subarray(2, 5)]), 'client')
