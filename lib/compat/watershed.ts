@@ -19,6 +19,7 @@ import { clientFromUpgrade, type ClientUpgradeOptions } from '../handshake/clien
 import { HandshakeError } from '../protocol/errors'
 import { generateKey } from '../handshake/key'
 import { validateDuplexOptions } from '../connection/options'
+import { listenedEventNames, useEventTable } from '../connection/event-table'
 import { type PerMessageDeflateOptions, validatePerMessageDeflateOptions } from '../protocol/permessage-deflate'
 import { accept, rejectUpgrade, type AcceptOptions } from '../handshake/server'
 import { watchUpgradeRequests } from '../handshake/upgrade-requests'
@@ -116,6 +117,10 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
 
   constructor(duplex: WebSocketDuplex) {
     super()
+    // Its application's listeners, in a table of fixed shape (connection/event-table.ts).
+    useEventTable(this, {
+      text: undefined, binary: undefined, ping: undefined, pong: undefined, error: undefined, connectionReset: undefined, end: undefined,
+    })
     this.duplex = duplex
     this.#holds = duplex.role === 'server'
     // The listeners are functions shared by every connection (`this` is the
@@ -161,6 +166,10 @@ export class WatershedConnection extends EventEmitter<WatershedConnectionEvents>
     // Failures were reported at 'disconnect'; what comes here later is a
     // send() refused after the close began, or the same failure again.
     if (error.code === 'WS_ERR_WRITE_AFTER_CLOSE') this[kWrapper].#emitError(error)
+  }
+
+  override eventNames(): (keyof WatershedConnectionEvents)[] {
+    return listenedEventNames(this) as (keyof WatershedConnectionEvents)[]
   }
 
   /** Public: the negotiated subprotocol, or null. */

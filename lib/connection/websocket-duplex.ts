@@ -24,6 +24,7 @@ import { Duplex } from '../stages/streams'
 import { encodeClosePayload, isValidCloseCode } from '../protocol/close'
 import { ControlFrame } from '../protocol/control-frame'
 import { forward } from './forward'
+import { listenedEventNames, useEventTable } from './event-table'
 import { PipedSources } from './proxy-close'
 import { ClosingHandshake } from './closing-handshake'
 import { stageSweeper } from './stage-sweeper'
@@ -164,6 +165,11 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
       allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       writableHighWaterMark: options.writableHighWaterMark ?? 16 * 1024,
+    })
+    // The events a connection is listened for, in a table of fixed shape (event-table.ts).
+    useEventTable(this, {
+      close: undefined, error: undefined, prefinish: undefined, finish: undefined, drain: undefined, data: undefined,
+      end: undefined, readable: undefined, ping: undefined, pong: undefined, closing: undefined, disconnect: undefined,
     })
     this.socket = socket
     this.#transport = transportOf(socket)
@@ -385,6 +391,10 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     if (message !== null) this.#reads++
     this.#gate?.check()
     return message
+  }
+
+  override eventNames(): (string | symbol)[] {
+    return listenedEventNames(this)
   }
 
   // Node's 'close' carries no arguments; ours adds the peer's code and reason. 'pipe' and

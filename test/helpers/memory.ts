@@ -50,3 +50,11 @@ export function retained(): number {
  * tenth of the message would pass 100 MiB.
  */
 export const STREAMING_RSS_BOUND_MIB = 64
+
+setFlagsFromString('--allow-natives-syntax')
+/**
+ * Whether V8 keeps `object`'s properties in a shape shared with its likes
+ * (8 bytes a property) rather than as a dictionary of its own (a hash table,
+ * 24 bytes a slot): what an object kept by the thousand should be.
+ */
+export const hasFastProperties = new Function('object', 'return %HasFastProperties(object)') as (object: object) => boolean
