@@ -24,7 +24,8 @@
  * TCP connection carries nothing extra for them.
  */
 import type { Socket } from 'node:net'
-import { type Http2Session, type Http2Stream, type ServerHttp2Stream, constants as h2 } from 'node:http2'
+import type { Http2Session, Http2Stream, ServerHttp2Stream } from 'node:http2'
+import { http2 } from './lazy-modules'
 import type { Role } from '../protocol/frame'
 
 /** A byte Duplex a WebSocketDuplex runs on. */
@@ -94,7 +95,7 @@ function countedWrite(this: CountedStream, chunk: Buffer | string, ...rest: unkn
  * come with Node's own error.)
  */
 function onClosed(this: CountedStream): void {
-  if (this[kCounts].resetHere || this.errored || (!this.aborted && this.rstCode === h2.NGHTTP2_NO_ERROR)) return
+  if (this[kCounts].resetHere || this.errored || (!this.aborted && this.rstCode === http2().constants.NGHTTP2_NO_ERROR)) return
   const session = this[kCounts].session
   const gone = session === undefined || session.destroyed || session.closed
   const error = Object.assign(
@@ -118,7 +119,7 @@ function onClosed(this: CountedStream): void {
 function onServerFinished(this: CountedStream): void {
   if (this.readableEnded || this.closed || this.destroyed) return
   this[kCounts].resetHere = true
-  this.close(h2.NGHTTP2_NO_ERROR)
+  this.close(http2().constants.NGHTTP2_NO_ERROR)
 }
 
 export const http2Stream: Transport<Http2Stream> = {
@@ -139,7 +140,7 @@ export const http2Stream: Transport<Http2Stream> = {
   reset(stream) {
     ;(stream as CountedStream)[kCounts].resetHere = true
     // RFC 8441 section 5: a TCP reset is RST_STREAM with CANCEL.
-    if (!stream.closed && !stream.destroyed) stream.close(h2.NGHTTP2_CANCEL)
+    if (!stream.closed && !stream.destroyed) stream.close(http2().constants.NGHTTP2_CANCEL)
     stream.destroy()
   },
 }

@@ -4,7 +4,7 @@
  * single frame is read.
  */
 import http, { type IncomingMessage } from 'node:http'
-import https from 'node:https'
+import type * as https from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex as NodeDuplex } from 'node:stream'
 import { HandshakeError, WebSocketError, CloseStatus } from '../protocol/errors'
@@ -25,6 +25,7 @@ import { settledOptions } from '../connection/options'
 import { forgetUpgradeRequest, upgradeOffersOn } from './upgrade-requests'
 import { connectsDirectly, directConnection, directSocket } from './direct-connection'
 import { type InboundMessage, type StreamMode, WebSocketDuplex, type WebSocketDuplexOptions } from '../connection/websocket-duplex'
+import * as lazy from '../connection/lazy-modules'
 
 /** What the handshake reads of a response: Node's IncomingMessage, or the head connect() read itself (lib/handshake/response-head.ts). */
 type UpgradeResponse = Pick<IncomingMessage, 'statusCode' | 'statusMessage' | 'headers' | 'rawHeaders'>
@@ -345,7 +346,7 @@ function connectHttp1(url: string | URL, options: ConnectOptions): Promise<WebSo
       }
 
       // Object.assign, not spreads with properties after them: V8's slow path for those cost 4 µs per connect.
-      const request = (target.secure ? https : http).request(Object.assign(
+      const request = (target.secure ? lazy.https() : http).request(Object.assign(
         directConnection(target.secure, options.requestOptions),
         options.requestOptions,
         target.socketPath === undefined

@@ -8,7 +8,8 @@
  */
 import type { RequestOptions } from 'node:https'
 import net from 'node:net'
-import tls from 'node:tls'
+import type * as tls from 'node:tls'
+import * as lazy from '../connection/lazy-modules'
 
 /**
  * The request options that only say how to connect (TCP and TLS settings):
@@ -60,5 +61,5 @@ function tlsConnect(options: tls.ConnectionOptions & { path?: string; socketPath
   // SNI names the host, never an IP address (RFC 6066 section 3), as the https Agent does.
   const host = options.host ?? ''
   const servername = options.servername ?? (net.isIP(host) ? undefined : host)
-  return tls.connect({ ...options, path: options.socketPath, servername })
+  return lazy.tls().connect({ ...options, path: options.socketPath, servername })
 }

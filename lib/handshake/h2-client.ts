@@ -11,7 +11,8 @@
  * WebSocket's opening. The stream then carries the WebSocketDuplex; closing
  * it ends the stream, not the session.
  */
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
+import type * as http2 from 'node:http2'
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2'
 import { CloseStatus, HandshakeError, WebSocketError } from '../protocol/errors'
 import { DEFAULT_HANDSHAKE_TIMEOUT } from '../protocol/limits'
 import { type InboundMessage, WebSocketDuplex } from '../connection/websocket-duplex'
@@ -19,6 +20,7 @@ import { callerHeaders, checkAgreement, extensionOffer, offeredProtocols } from 
 import type { ConnectOptions } from './client'
 import { REFUSAL_BODY_LIMIT, readBodyStart } from './response-body'
 import { settledOptions } from '../connection/options'
+import * as lazy from '../connection/lazy-modules'
 
 /** Headers of HTTP/1.1's connection management, which HTTP/2 forbids (RFC 9113 section 8.2.2). */
 const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'host'])
@@ -48,7 +50,7 @@ export async function connectHttp2(
   signal?.throwIfAborted()
   const own = options.http2 === true
   const session = own
-    ? http2.connect(`${secure ? 'https' : 'http'}://${url.host}`, { ...(options.requestOptions as http2.SecureClientSessionOptions) })
+    ? lazy.http2().connect(`${secure ? 'https' : 'http'}://${url.host}`, { ...(options.requestOptions as http2.SecureClientSessionOptions) })
     : (options.http2 as ClientHttp2Session)
   let stream: ClientHttp2Stream | null = null
   // Every wait below races the deadline, the signal and the session's failure.
@@ -100,7 +102,7 @@ export async function connectHttp2(
     if (options.raw) return stream
     return new WebSocketDuplex(stream, settledOptions(options, 'client', protocol, compression, extensions))
   } catch (error) {
-    if (stream && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL)
+    if (stream && !stream.destroyed) stream.close(lazy.http2().constants.NGHTTP2_CANCEL)
     if (own) session.destroy()
     throw error
   } finally {

@@ -12,7 +12,7 @@
  * negotiated exactly as over HTTP/1.1 (server.ts), and the stream carries
  * the same WebSocketDuplex.
  */
-import { Http2ServerRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2'
+import type { Http2ServerRequest, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import { HandshakeError } from '../protocol/errors'
 import type { InboundMessage, StreamMode, WebSocketDuplex } from '../connection/websocket-duplex'
 import { WebSocketDuplex as Duplex } from '../connection/websocket-duplex'
@@ -26,6 +26,7 @@ import {
   offeredProtocols,
   selectProtocol,
 } from './server'
+import * as lazy from '../connection/lazy-modules'
 
 /** Whether a stream's request headers ask for a WebSocket (an extended CONNECT for "websocket"). */
 export function isWebSocketConnect(headers: IncomingHttpHeaders): boolean {
@@ -63,7 +64,7 @@ const requests = new WeakMap<ServerHttp2Stream, Http2ServerRequest>()
 export function http2Request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: string[]): Http2ServerRequest {
   let req = requests.get(stream)
   if (req === undefined) {
-    req = new Http2ServerRequest(stream, headers, {}, rawHeaders ?? flatten(headers))
+    req = new (lazy.http2().Http2ServerRequest)(stream, headers, {}, rawHeaders ?? flatten(headers))
     requests.set(stream, req)
   }
   return req
