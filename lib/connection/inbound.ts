@@ -5,6 +5,7 @@
  * peer's FIN, or a close needs it), so an idle connection holds none of it.
  * What comes out goes to the owner's handlers; nothing here knows the owner.
  */
+import type { InflateRaw } from 'node:zlib'
 import type { Role } from '../protocol/frame'
 import { FrameDecoder } from '../stages/frame-decoder'
 import { Inflate } from '../stages/inflate'
@@ -43,7 +44,8 @@ export class Inbound {
   readonly assembler: MessageAssembler
   readonly #item: (item: AssembledItem) => void
 
-  constructor(settings: InboundSettings, handlers: InboundHandlers) {
+  /** `inflater`: the window a read side released before this one kept (release()). */
+  constructor(settings: InboundSettings, handlers: InboundHandlers, inflater?: InflateRaw) {
     const streaming = settings.streamMessages !== undefined && settings.streamMessages !== false
     const maxMessageSize = settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     // A streamed message is not held, so its frames and inflated bytes answer to the streamed limit;
@@ -57,7 +59,7 @@ export class Inbound {
       allowRsv1: compression !== undefined,
     })
     this.inflate = compression
-      ? new Inflate(Object.assign({ role: settings.role, maxMessageSize: largest, maxFragments: settings.maxFragments }, compression))
+      ? new Inflate(Object.assign({ role: settings.role, maxMessageSize: largest, maxFragments: settings.maxFragments, context: inflater }, compression))
       : null
     this.assembler = new MessageAssembler({
       maxMessageSize: settings.maxMessageSize,
@@ -99,9 +101,8 @@ export class Inbound {
   }
 
   /**
-   * Between frames and messages, nothing held, nothing carried over to the
-   * next message (with permessage-deflate: no context takeover): it can be
-   * dropped and built again later.
+   * Between frames and messages, nothing held: it can be released (release())
+   * and built again later, with the window it kept, if any.
    */
   get idle(): boolean {
     return (this.inflate === null || this.inflate.idle) && this.decoder.idle && this.assembler.idle
@@ -110,6 +111,17 @@ export class Inbound {
   /** Nothing more will come: what is inside is still assembled and delivered, then end(). */
   drain(): void {
     if (!this.decoder.writableEnded) this.decoder.end()
+  }
+
+  /**
+   * While idle: destroys the stages, and gives back the inflater with its
+   * window when there is one to keep (context takeover), for the next read
+   * side to continue with.
+   */
+  release(): InflateRaw | null {
+    const inflater = this.inflate?.detachContext() ?? null
+    this.destroy()
+    return inflater
   }
 
   destroy(): void {

@@ -7,6 +7,7 @@
  */
 import type { Carrier } from './transport'
 import type { Writable } from 'node:stream'
+import type { DeflateRaw } from 'node:zlib'
 import type { Role } from '../protocol/frame'
 import { Deflate } from '../stages/deflate'
 import { FrameEncoder } from '../stages/frame-encoder'
@@ -37,7 +38,8 @@ export class Outbound {
   /** Stops feeding the socket (it is closed, or no longer ours). */
   readonly unpipe: () => void
 
-  constructor(socket: Carrier, settings: OutboundSettings, handlers: OutboundHandlers) {
+  /** `deflater`: the window a write side released before this one kept (release()). */
+  constructor(socket: Carrier, settings: OutboundSettings, handlers: OutboundHandlers, deflater?: DeflateRaw) {
     this.encoder = new FrameEncoder({
       role: settings.role,
       fragmentSize: settings.fragmentSize,
@@ -46,7 +48,7 @@ export class Outbound {
       writableHighWaterMark: 2,
     })
     this.deflate = settings.compression
-      ? new Deflate(Object.assign({ role: settings.role, writableHighWaterMark: 2, readableHighWaterMark: 1 }, settings.compression))
+      ? new Deflate(Object.assign({ role: settings.role, writableHighWaterMark: 2, readableHighWaterMark: 1, context: deflater }, settings.compression))
       : null
     this.input = this.deflate ?? this.encoder
     this.encoder.on('error', handlers.error)
@@ -63,12 +65,22 @@ export class Outbound {
   }
 
   /**
-   * Nothing queued, nothing carried over to the next message (with
-   * permessage-deflate: no context takeover): it can be dropped and built
-   * again later.
+   * Nothing queued, no message half sent: it can be released (release())
+   * and built again later, with the window it kept, if any.
    */
   get idle(): boolean {
     return (this.deflate === null || this.deflate.idle) && this.encoder.writableLength === 0 && this.encoder.readableLength === 0
+  }
+
+  /**
+   * While idle, once unpiped: destroys the stages, and gives back the
+   * compressor with its window when there is one to keep (context
+   * takeover), for the next write side to continue with.
+   */
+  release(): DeflateRaw | null {
+    const deflater = this.deflate?.detachContext() ?? null
+    this.destroy()
+    return deflater
   }
 
   destroy(): void {

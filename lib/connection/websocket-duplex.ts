@@ -30,6 +30,7 @@ import { ClosingHandshake } from './closing-handshake'
 import { stageSweeper } from './stage-sweeper'
 import { type Carrier, type Transport, transportOf } from './transport'
 import type { Socket } from 'node:net'
+import type { DeflateRaw, InflateRaw } from 'node:zlib'
 import { channels } from './diagnostics'
 import { DrainGate } from '../stages/drain-gate'
 import { CloseStatus, WebSocketError } from '../protocol/errors'
@@ -56,6 +57,12 @@ import { type HandshakeResponse, responseOf } from './handshake-response'
 export type { Compression, InboundMessage, StreamMode, WebSocketDuplexEvents, WebSocketDuplexOptions, WebSocketMessage } from './duplex-types'
 
 type WriteCallback = (error?: Error | null) => void
+
+/** zlib contexts whose stages were given back: their windows, for the stages built next. */
+interface KeptContexts {
+  inflater: InflateRaw | null
+  deflater: DeflateRaw | null
+}
 
 // Typed events, end() and reading, merged into the class below (merging keeps it in this file).
 export interface WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C extends Carrier = Socket> {
@@ -108,6 +115,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   #in: Inbound | null = null
   /** The write side's stages, built for the first frame we send (outbound.ts). */
   #out: Outbound | null = null
+  /** With permessage-deflate and context takeover: the windows of the stages given back while quiet, for the next ones. */
+  #kept: KeptContexts | null = null
   /** Stops feeding the socket's bytes to the read side; null before it is built, or once stopped. */
   #stopSocket: (() => void) | null = null
   /** Waiting for the first byte, to build the read side then. */
@@ -237,13 +246,15 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   /** The read side, built now if it is not yet. */
   #inbound(): Inbound {
     if (this.#in) return this.#in
+    const inflater = this.#kept?.inflater ?? undefined
+    if (inflater) this.#kept!.inflater = null
     this.#in = new Inbound(this.#settings, {
       item: (item) => this.#onItem(item),
       // A bad frame: reported once the frames before it have been assembled and read (#onInboundEnd).
       peerError: (error) => (this.#inboundError = error),
       stageError: (error) => this.#onStageError(error),
       end: () => this.#onInboundEnd(),
-    })
+    }, inflater)
     if (this.#held) this.#in.assembler.pause()
     this.#sweepMe()
     return this.#in
@@ -252,10 +263,12 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
   /** The write side, built now if it is not yet. */
   #output(): Outbound {
     if (this.#out) return this.#out
+    const deflater = this.#kept?.deflater ?? undefined
+    if (deflater) this.#kept!.deflater = null
     this.#out = new Outbound(this.socket, this.#settings, {
       drain: () => this.#onOutboundDrain(),
       error: (error) => this.#onStageError(error),
-    })
+    }, deflater)
     // Built after our side of TCP was ended: it takes nothing more, as it would have had it been built then.
     if (this.#outputEnded) this.#out.input.end()
     else this.#sweepMe()
@@ -302,8 +315,9 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     this.#stopSocket()
     this.#stopSocket = null
     this.#in = null
-    // Its zlib context, if any, is freed now rather than by the compression stage's own sweeper.
-    inbound.destroy()
+    // A window the next message may refer back into is kept; a context without one is freed now.
+    const inflater = inbound.release()
+    if (inflater) (this.#kept ??= { inflater: null, deflater: null }).inflater = inflater
     this.#awaitingFirst = true
     this.socket.on('data', WebSocketDuplex.#socketFirstBytes)
   }
@@ -315,7 +329,17 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     if (this.#closing.state !== 'open' || this.#sending || this.#pendingWrite || this.#pendingPong) return
     out.unpipe()
     this.#out = null
-    out.destroy()
+    const deflater = out.release()
+    if (deflater) (this.#kept ??= { inflater: null, deflater: null }).deflater = deflater
+  }
+
+  /** zlib contexts are freed at once, not when the garbage collector gets to them. */
+  #closeKept(): void {
+    const kept = this.#kept
+    if (kept === null) return
+    this.#kept = null
+    kept.inflater?.close()
+    kept.deflater?.close()
   }
 
   /** The first bytes after the handshake: build the read side and let the socket flow into it. */
@@ -534,6 +558,7 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     // Without an error here, so the assembler reports none; a message stream gets the abnormal closure.
     this.#in?.destroy()
     this.#out?.destroy()
+    this.#closeKept()
     if (!this.socket.destroyed) this.#transport.reset(this.socket)
     // A held callback is called now: as a success if the encoder had taken
     // the message (like every other), with an error if it never did.
@@ -780,6 +805,8 @@ export class WebSocketDuplex<M extends InboundMessage = WebSocketMessage, C exte
     this.#closeTimer?.stop()
     this.#closeTimer = null
     this.#detach()
+    // Nothing more comes or goes: windows kept for later messages have none.
+    this.#closeKept()
     const error =
       this.#closing.failure ??
       (this.writableLength > 0

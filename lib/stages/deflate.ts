@@ -56,7 +56,17 @@ export interface DeflateOptions extends PerMessageDeflateParams {
    * the process-wide one (about a second).
    */
   sweeper?: IdleSweeper
+  /**
+   * A compressor given up by another Deflate made with the same options
+   * (`detachContext()`), window and all: this stage's messages continue
+   * from it. Ignored if it has been closed.
+   */
+  context?: DeflateRaw
 }
+
+/** On a compressor: the stage it works for now (null once given up), for the listeners every compressor shares. */
+const kStage = Symbol('watershed.deflateStage')
+type Routed = DeflateRaw & { [kStage]?: Deflate | null }
 
 /**
  * One message with a choice: `compress: false` sends it uncompressed,
@@ -128,6 +138,8 @@ export class Deflate extends Transform {
 
   #deflater: DeflateRaw | null = null
   #job: Job | null = null
+  /** A streamed message has sent pieces and not its last: the window carries into its next piece. */
+  #midMessage = false
 
   constructor(options: DeflateOptions = {}) {
     super({
@@ -164,14 +176,34 @@ export class Deflate extends Transform {
     this.#noContextTakeover = own.noContextTakeover
     this.#queue = options.queue ?? zlibQueue
     this.#sweeper = options.sweeper ?? idleSweeper
+    const context = options.context as Routed | undefined
+    if (context !== undefined && !context.destroyed) {
+      context[kStage] = this
+      this.#deflater = context
+    }
   }
 
   /**
-   * Nothing queued, and nothing to carry over to the next message (no
-   * context takeover): between messages, dropping this stage loses nothing.
+   * Nothing queued, no message half sent: dropping this stage loses nothing
+   * once its window, if it keeps one (context takeover), has been taken
+   * with detachContext().
    */
   get idle(): boolean {
-    return this.#noContextTakeover && this.#job === null && this.writableLength === 0 && this.readableLength === 0
+    return this.#job === null && !this.#midMessage && this.writableLength === 0 && this.readableLength === 0
+  }
+
+  /**
+   * While idle, with context takeover: gives up the compressor and its
+   * window, for a Deflate made later with the same options to continue with
+   * (`context`), so that an idle connection need not keep its stages to
+   * keep its window. Null when there is none to keep.
+   */
+  detachContext(): DeflateRaw | null {
+    const deflater = this.#deflater as Routed | null
+    if (deflater === null || this.#noContextTakeover || !this.idle) return null
+    deflater[kStage] = null
+    this.#deflater = null
+    return deflater
   }
 
   override _transform(item: unknown, _encoding: string, callback: TransformCallback): void {
@@ -222,6 +254,7 @@ export class Deflate extends Transform {
   /** One piece of a streamed message: compressed with a sync flush, sent as a frame of its own. */
   #compressPart(item: DeflatePart, callback: TransformCallback): void {
     const { opcode, first, fin } = item
+    this.#midMessage = !fin
     const bytes = toBuffer(item.part)
     const frame = (payload: Buffer): OutboundFrame =>
       // RFC 7692 section 6.1: RSV1 on the first frame of a compressed message only.
@@ -315,28 +348,41 @@ export class Deflate extends Transform {
       // whole, on a byte boundary, ending with an empty stored block.
       flush: constants.Z_SYNC_FLUSH,
     })
-    deflater.on('data', (chunk: Buffer) => {
-      const job = this.#job
-      if (this.#deflater === deflater && job !== null) {
-        job.chunks.push(chunk)
-        job.size += chunk.length
-      }
-    })
-    deflater.on('error', (error: Error) => {
-      if (this.#deflater === deflater) this.#drop(error)
-    })
-    deflater.on('close', () => {
-      if (this.#deflater === deflater) this.#drop(new Error('the deflater closed'))
-    })
+    ;(deflater as Routed)[kStage] = this
+    deflater.on('data', Deflate.#onData)
+    deflater.on('error', Deflate.#onError)
+    deflater.on('close', Deflate.#onClose)
     return deflater
+  }
+
+  // Shared by every compressor; one dropped or given up has no stage, and its events are ignored
+  // (the listeners stay, so that no 'error' goes unheard).
+  static readonly #onData = function (this: Routed, chunk: Buffer): void {
+    const stage = this[kStage]
+    const job = stage ? stage.#job : null
+    if (job) {
+      job.chunks.push(chunk)
+      job.size += chunk.length
+    }
+  }
+
+  static readonly #onError = function (this: Routed, error: Error): void {
+    const stage = this[kStage]
+    if (stage) stage.#drop(error)
+  }
+
+  static readonly #onClose = function (this: Routed): void {
+    const stage = this[kStage]
+    if (stage) stage.#drop(new Error('the deflater closed'))
   }
 
   /** Closes the deflater (a later message gets a new one) and fails the job in flight. */
   #drop(reason: Error | null): void {
-    const deflater = this.#deflater
+    const deflater = this.#deflater as Routed | null
     const job = this.#job
     this.#deflater = null
     this.#job = null
+    if (deflater !== null) deflater[kStage] = null
     this.#sweeper.unpark(this)
     deflater?.close()
     job?.reject(reason ?? new Error('compression aborted'))

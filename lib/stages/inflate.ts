@@ -71,9 +71,19 @@ export interface InflateOptions extends PerMessageDeflateParams {
    * the process-wide one (about a second).
    */
   sweeper?: IdleSweeper
+  /**
+   * An inflater given up by another Inflate made with the same options
+   * (`detachContext()`), window and all: this stage inflates the next
+   * message where that one stopped. Ignored if it has been closed.
+   */
+  context?: InflateRaw
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** On an inflater: the stage it works for now (null once given up), for the listeners every inflater shares. */
+const kStage = Symbol('watershed.inflateStage')
+type Routed = InflateRaw & { [kStage]?: Inflate | null }
 
 /** The work on one slice: the inflated pieces it yields, and how it ends. */
 interface Job {
@@ -131,6 +141,12 @@ export class Inflate extends Transform {
     this.#queue = options.queue ?? zlibQueue
     this.#sweeper = options.sweeper ?? idleSweeper
     this.#gate = new DrainGate(this)
+    const context = options.context as Routed | undefined
+    if (context !== undefined && !context.destroyed) {
+      context[kStage] = this
+      this.#inflater = context
+      this.#fed = context.bytesWritten
+    }
   }
 
   override read(size?: number) {
@@ -249,28 +265,55 @@ export class Inflate extends Transform {
   }
 
   /**
-   * Between messages with nothing queued, and nothing to carry over to the
-   * next message (no context takeover): dropping this stage loses nothing.
+   * Between messages with nothing queued: dropping this stage loses nothing
+   * once its window, if it keeps one (context takeover), has been taken
+   * with detachContext().
    */
   get idle(): boolean {
-    return this.#noContextTakeover && this.#job === null && this.#opcode === 0 && this.writableLength === 0 && this.readableLength === 0
+    return this.#job === null && this.#opcode === 0 && this.writableLength === 0 && this.readableLength === 0
+  }
+
+  /**
+   * While idle, with context takeover: gives up the inflater and its window,
+   * for an Inflate made later with the same options to continue with
+   * (`context`), so that an idle connection need not keep its stages to
+   * keep its window. Null when there is none to keep.
+   */
+  detachContext(): InflateRaw | null {
+    const inflater = this.#inflater as Routed | null
+    if (inflater === null || this.#noContextTakeover || !this.idle) return null
+    inflater[kStage] = null
+    this.#inflater = null
+    this.#fed = 0
+    return inflater
   }
 
   #createInflater(): InflateRaw {
-    const inflater = createInflateRaw({ windowBits: this.#windowBits })
+    const inflater: Routed = createInflateRaw({ windowBits: this.#windowBits })
     this.#fed = 0
     this.#streamEnded = false
-    // Events of an inflater already dropped are ignored; its listeners stay so that none goes unheard.
-    inflater.on('data', (chunk: Buffer) => {
-      if (this.#inflater === inflater) this.#take(chunk)
-    })
-    inflater.on('error', (error: Error) => {
-      if (this.#inflater === inflater) this.#drop(error)
-    })
-    inflater.on('close', () => {
-      if (this.#inflater === inflater) this.#drop(new Error('the inflater closed'))
-    })
+    inflater[kStage] = this
+    inflater.on('data', Inflate.#onData)
+    inflater.on('error', Inflate.#onError)
+    inflater.on('close', Inflate.#onClose)
     return inflater
+  }
+
+  // Shared by every inflater; one dropped or given up has no stage, and its events are ignored
+  // (the listeners stay, so that no 'error' goes unheard).
+  static readonly #onData = function (this: Routed, chunk: Buffer): void {
+    const stage = this[kStage]
+    if (stage) stage.#take(chunk)
+  }
+
+  static readonly #onError = function (this: Routed, error: Error): void {
+    const stage = this[kStage]
+    if (stage) stage.#drop(error)
+  }
+
+  static readonly #onClose = function (this: Routed): void {
+    const stage = this[kStage]
+    if (stage) stage.#drop(new Error('the inflater closed'))
   }
 
   /** One piece of inflated output, counted against the message limit before it is kept. */
@@ -291,10 +334,11 @@ export class Inflate extends Transform {
    * reason the job, if any, fails as aborted.
    */
   #drop(reason: Error | null): void {
-    const inflater = this.#inflater
+    const inflater = this.#inflater as Routed | null
     const job = this.#job
     this.#inflater = null
     this.#job = null
+    if (inflater !== null) inflater[kStage] = null
     this.#sweeper.unpark(this)
     this.#fed = 0
     this.#streamEnded = false

@@ -4,8 +4,10 @@
  * for a whole sweep period, with nothing in flight, it drops them (it leaves
  * the sweeper) and builds them again for the next byte or message, which
  * arrive intact. It keeps them while a frame is half arrived, a message is
- * half assembled, messages wait unread, or compression holds a context.
+ * half assembled, or messages wait unread. With permessage-deflate and
+ * context takeover the zlib windows outlive the stages, for the next message.
  */
+import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { WebSocketDuplex } from '../../lib/connection/websocket-duplex'
 import { stageSweeper } from '../../lib/connection/stage-sweeper'
@@ -115,13 +117,26 @@ t.test('messages waiting for a reader: kept; they are read in order afterwards',
   t.same(read, ['one', 'two'])
 })
 
-t.test('with permessage-deflate and context takeover the stages are kept (the window is part of the next message)', async (t) => {
+t.test('with permessage-deflate and context takeover the stages go and their windows stay for the next message', async (t) => {
   const { client, server } = await connected(t, { server: { perMessageDeflate: true }, client: { perMessageDeflate: true } })
   t.ok(server.extensions.startsWith('permessage-deflate'), 'compression agreed')
-  await echoOnce(client, server, 'compressed')
+  t.notMatch(server.extensions, /no_context_takeover/, 'with context takeover')
+  // Random text compresses to about its own size; sent again, it is one back-reference into the window.
+  const text = randomBytes(1500).toString('base64')
+  const wire = async (from: WebSocketDuplex, to: WebSocketDuplex) => {
+    const before = to.socket.bytesRead
+    t.equal(await echoOnce(from, to, text), text, 'arrives whole')
+    return to.socket.bytesRead - before
+  }
+  const first = [await wire(client, server), await wire(server, client)]
+  t.ok(first.every((bytes) => bytes > text.length / 2), `the first time, about its size on the wire (${first})`)
   sweepTwice()
-  t.ok(stageSweeper.has(server), 'kept')
-  t.equal(await echoOnce(client, server, 'compressed'), 'compressed', 'the next message refers back to the first: still whole')
+  t.notOk(stageSweeper.has(server), 'the server side let go of its stages')
+  t.notOk(stageSweeper.has(client), 'the client side too')
+  const again = [await wire(client, server), await wire(server, client)]
+  t.ok(again.every((bytes) => bytes < 64), `sent again after the release, a back-reference into the kept window (${again})`)
+  sweepTwice()
+  t.equal(await echoOnce(client, server, 'compressed '.repeat(300)), 'compressed '.repeat(300), 'and again after a second release')
 })
 
 t.test('with permessage-deflate and no context takeover the stages go too; compressed messages still work', async (t) => {

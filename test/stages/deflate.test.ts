@@ -16,6 +16,7 @@ import { ZlibQueue } from '../../lib/stages/zlib-queue'
 import { TAIL, prose, roundTrip, show, zlibCompress, zlibCompressor } from '../helpers/compression'
 import { run } from '../helpers/frames'
 import { MiB } from '../helpers/memory'
+import { until } from '../helpers/ws-wait'
 
 type Out = OutboundFrame | string | Uint8Array
 
@@ -59,6 +60,39 @@ t.test('context takeover: dropped per message only where our own side agreed to 
   t.same(payloads(await deflate(twice, { threshold: 0, role: 'server', clientNoContextTakeover: true })), shared, 'server, client_no_context_takeover')
   t.same(payloads(await deflate(twice, { threshold: 0, role: 'client', clientNoContextTakeover: true })), fresh, 'client, client_no_context_takeover')
   t.same(payloads(await deflate(twice, { threshold: 0, role: 'client', serverNoContextTakeover: true })), shared, 'client, server_no_context_takeover')
+})
+
+t.test('detachContext(): an idle stage gives its window to the next Deflate, whose messages continue from it', async (t) => {
+  const first = new Deflate({ threshold: 0 })
+  const out: Out[] = []
+  first.on('data', (item: Out) => out.push(item))
+  first.write('Hello')
+  await until(() => out.length === 1, 5000, 'the first message')
+  t.ok(first.idle, 'idle between messages')
+  const context = first.detachContext()
+  t.ok(context, 'the compressor, window and all')
+  t.equal(first.detachContext(), null, 'given once')
+  first.destroy()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(context!.destroyed, 'destroying the first stage leaves it open')
+  const next = await deflate(['Hello'], { threshold: 0, context: context! })
+  t.same(payloads([...out, ...next]), ['f248cdc9c90700', 'f200110000'], 'RFC 7692 section 7.2.3.2: the second refers back into the first')
+  t.ok(context!.destroyed, 'closed by the stage that took it, when it ended')
+
+  const reset = new Deflate({ threshold: 0, serverNoContextTakeover: true })
+  reset.on('data', () => {})
+  reset.write('Hello')
+  await until(() => reset.idle && reset.writableLength === 0, 5000, 'the message compressed')
+  t.equal(reset.detachContext(), null, 'without context takeover there is no window to keep')
+  reset.destroy()
+  const streaming = new Deflate({ threshold: 0 })
+  const parts: Out[] = []
+  streaming.on('data', (item: Out) => parts.push(item))
+  streaming.write({ part: Buffer.from('Hel'), opcode: Opcode.TEXT, first: true, fin: false })
+  await until(() => parts.length === 1, 5000, 'the first piece')
+  t.notOk(streaming.idle, 'a streamed message half sent: not idle')
+  t.equal(streaming.detachContext(), null, 'nothing given mid-message')
+  streaming.destroy()
 })
 
 t.test('the bytes are zlib’s: a raw deflate with a sync flush, its tail removed', async (t) => {

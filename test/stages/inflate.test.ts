@@ -16,6 +16,7 @@ import { type ChainOutcome, TAIL, prose, receive, show, zlibCompress, zlibCompre
 import { MASK, frame, hex, run, splits } from '../helpers/frames'
 import { MiB } from '../helpers/memory'
 import { drive, feedArb } from '../fuzz/drive'
+import { until } from '../helpers/ws-wait'
 import { fuzzParameters } from '../fuzz/runs'
 import { applySplit, splitArb } from '../fuzz/split'
 
@@ -262,6 +263,51 @@ t.test('context takeover: kept unless the peer agreed to none', async (t) => {
   t.same(failure(serverSide).map((f) => f.status), [1007])
   const serverKept = await receive([masked(hello), masked(again)], { role: 'server', serverNoContextTakeover: true })
   assertClean(t, serverKept)
+})
+
+t.test('detachContext(): an idle stage gives its window to the next Inflate, which continues where it stopped', async (t) => {
+  const hello = hex('f2 48 cd c9 c9 07 00')
+  const again = hex('f2 00 11 00 00') // refers back into the first message
+  const first = new Inflate({ role: 'client' })
+  const items: FrameSlice[] = []
+  first.on('data', (item: FrameSlice) => items.push(item))
+  first.write(slice(Opcode.TEXT, hello, { rsv1: true }))
+  await until(() => items.length === 1, 5000, 'the first message')
+  t.equal(items[0].payload.toString(), 'Hello')
+  t.ok(first.idle, 'idle between messages')
+  const context = first.detachContext()
+  t.ok(context, 'the inflater, window and all')
+  t.equal(first.detachContext(), null, 'given once')
+  first.destroy()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(context!.destroyed, 'destroying the first stage leaves it open')
+  const next = await run<FrameSlice>(new Inflate({ role: 'client', context: context! }), [slice(Opcode.TEXT, again, { rsv1: true })])
+  t.equal(next.error, null)
+  t.same(next.items.map((item) => item.payload.toString()), ['Hello'], 'the back-reference inflates against the kept window')
+  t.ok(context!.destroyed, 'closed by the stage that took it, when it ended')
+})
+
+t.test('detachContext() gives nothing mid-message, without context takeover, or before any message', async (t) => {
+  const fresh = new Inflate({ role: 'client' })
+  t.equal(fresh.detachContext(), null, 'before any message: nothing to keep')
+  fresh.destroy()
+  const compressed = zlibCompress(prose(2000))
+  const midway = new Inflate({ role: 'client' })
+  const pieces: FrameSlice[] = []
+  midway.on('data', (item: FrameSlice) => pieces.push(item))
+  midway.write(slice(Opcode.TEXT, compressed.subarray(0, 100), { rsv1: true, fin: false }))
+  await until(() => pieces.length > 0, 5000, 'the first piece')
+  t.notOk(midway.idle, 'a message half inflated: not idle')
+  t.equal(midway.detachContext(), null, 'nothing given mid-message')
+  midway.destroy()
+  const reset = new Inflate({ role: 'client', serverNoContextTakeover: true })
+  const out: FrameSlice[] = []
+  reset.on('data', (item: FrameSlice) => out.push(item))
+  reset.write(slice(Opcode.TEXT, zlibCompress('Hello'), { rsv1: true }))
+  await until(() => out.length === 1, 5000, 'the message')
+  t.ok(reset.idle, 'idle between messages')
+  t.equal(reset.detachContext(), null, 'without context takeover there is no window to keep')
+  reset.destroy()
 })
 
 t.test('window bits 9 to 15: what a peer compresses within its window inflates', async (t) => {
