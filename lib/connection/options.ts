@@ -4,15 +4,17 @@
  * before anything is written to a socket, attached to it or sent over the
  * network, so a bad option is a TypeError or a RangeError naming the option,
  * and nothing has happened yet: never an HTTP answer written after a 101,
- * nor a connection left half set up. Unknown keys are ignored.
+ * nor a connection left half set up. Unknown keys are ignored, except
+ * other libraries' names for a limit or a check, which name ours instead.
  */
-import { type Bag, boolean, highWaterMark, delay, limit, object, shown } from '../protocol/option-checks'
+import { type Bag, boolean, highWaterMark, delay, limit, object, renamed, shown } from '../protocol/option-checks'
 import { type HeartbeatSetting, heartbeatTimes } from './heartbeat'
 import type { Compression, WebSocketDuplexOptions } from './duplex-types'
 import type { Role } from '../protocol/frame'
 
 /** What every connection takes, whoever builds it. */
 export function connectionOptions(options: Bag): void {
+  renamed(options, { maxPayload: 'maxMessageSize' })
   limit(options, 'maxMessageSize')
   limit(options, 'maxFrameSize')
   limit(options, 'maxFragments')

@@ -72,3 +72,13 @@ export function strings(value: unknown, name: string): void {
     throw new TypeError(`${name} must be an array of strings`)
   }
 }
+
+/**
+ * Names other WebSocket libraries use, each with the option meant here:
+ * quietly ignored, they would drop a limit or a check the caller asked for.
+ */
+export function renamed(options: Bag, names: Readonly<Record<string, string>>): void {
+  for (const name in names) {
+    if (options[name] !== undefined) throw new TypeError(`${name} is not an option here; use ${names[name]}`)
+  }
+}

@@ -19,6 +19,7 @@ import { acceptHttp2, http2Request, rejectHttp2, validateExtendedConnect } from 
 import type { WebSocketDuplex } from '../connection/websocket-duplex'
 import type { Carrier } from '../connection/transport'
 import { Http2Dispatcher, isHttp2Server } from './h2-dispatch'
+import { OwnServer } from './own-server'
 
 /** How a verify hook refuses an upgrade: the HTTP status, and optionally a body and headers. */
 export interface UpgradeRefusal {
@@ -54,6 +55,16 @@ export interface WebSocketServerOptions<S extends AnyServer = HttpServer | Https
    * upgrades too). Without it, call handleUpgrade() / handleStream() yourself.
    */
   server?: S
+  /**
+   * Instead of `server`: listen on this port (0 for any free one) with an
+   * http server of its own, which answers ordinary requests 426 and closes
+   * with close(). 'listening' says when it is ready, address() where.
+   */
+  port?: number
+  /** With `port`: the address to listen on. Default: every address (`::` or `0.0.0.0`). */
+  host?: string
+  /** With `port`: the length of the queue of pending TCP connections. */
+  backlog?: number
   /** Only these paths (exact pathnames, query ignored), or a predicate. Default: every path. */
   path?: PathFilter<RequestOf<S>>
   /** Authenticates or refuses an upgrade before the 101 (or HTTP/2 200) answer is written. */
@@ -68,6 +79,10 @@ export interface WebSocketServerEvents<S extends AnyServer = HttpServer | HttpsS
   connection: [ws: WebSocketDuplex<string | Buffer, CarrierOf<S>>, req: RequestOf<S>]
   /** An upgrade that was answered with an HTTP error instead of 101 (or 200). */
   rejected: [req: RequestOf<S>, error: HandshakeError]
+  /** With `port`: the server of its own listens. */
+  listening: []
+  /** With `port`: the server of its own failed (EADDRINUSE, EACCES). */
+  error: [error: Error]
   close: []
 }
 
@@ -147,20 +162,31 @@ function refusal(result: VerifyResult): HandshakeError | null {
  * ones, get an HTTP error answer and a 'rejected' event.
  */
 export class WebSocketServer<S extends AnyServer = HttpServer | HttpsServer> extends EventEmitter<WebSocketServerEvents<S>> {
-  readonly #options: Omit<WebSocketServerOptions, 'server' | 'path' | 'verify' | 'handshakeTimeout'>
+  readonly #options: Omit<WebSocketServerOptions, 'server' | 'port' | 'host' | 'backlog' | 'path' | 'verify' | 'handshakeTimeout'>
   readonly #path: PathFilter<WebSocketRequest> | undefined
   readonly #verify: VerifyUpgrade<WebSocketRequest> | undefined
   readonly #handshakeTimeout: number
   readonly #dispatcher: Dispatcher | null
   readonly #h2Dispatcher: Http2Dispatcher | null
+  readonly #server: AnyServer | null
+  readonly #own: OwnServer | null
   readonly #clients = new Set<WebSocketDuplex<string | Buffer, CarrierOf<S>>>()
   #closing: Promise<void> | null = null
 
-  constructor(options: WebSocketServerOptions<S> = {}) {
+  /** `onListening`, with `port`: called once the server of its own listens. */
+  constructor(options: WebSocketServerOptions<S> = {}, onListening?: () => void) {
     // Before the http server is given an 'upgrade' listener: a bad option leaves nothing behind.
     validateServerOptions(options as WebSocketServerOptions)
+    if (onListening !== undefined && typeof onListening !== 'function') throw new TypeError('onListening must be a function')
     super()
-    const { server, path, verify, handshakeTimeout, ...acceptOptions } = options
+    const { server: given, port, host, backlog, path, verify, handshakeTimeout, ...acceptOptions } = options
+    this.#own =
+      port === undefined
+        ? null
+        : new OwnServer({ port, host, backlog }, { listening: () => this.emit('listening'), error: (error) => this.emit('error', error) })
+    const server = (this.#own?.server as S | undefined) ?? given
+    this.#server = server ?? null
+    if (onListening) this.once('listening', onListening)
     this.#options = acceptOptions
     this.#path = path as PathFilter<WebSocketRequest> | undefined
     this.#verify = verify as VerifyUpgrade<WebSocketRequest> | undefined
@@ -170,6 +196,11 @@ export class WebSocketServer<S extends AnyServer = HttpServer | HttpsServer> ext
     this.#dispatcher?.targets.add(this as WebSocketServer<AnyServer>)
     this.#h2Dispatcher = server && isHttp2Server(server) ? Http2Dispatcher.for(server) : null
     this.#h2Dispatcher?.targets.add(this as WebSocketServer<AnyServer>)
+  }
+
+  /** Where the server listens (as net.Server's address()): null while it does not, or without a server. */
+  address(): ReturnType<HttpServer['address']> {
+    return this.#server?.address() ?? null
   }
 
   /** The connections that are open now. */
@@ -254,7 +285,8 @@ export class WebSocketServer<S extends AnyServer = HttpServer | HttpsServer> ext
 
   /**
    * Stops taking upgrades, closes every open connection with 1001 (going
-   * away) and resolves once they have all closed.
+   * away) and resolves once they have all closed; a server of its own
+   * (`port`) stops listening too. A server that was given stays open.
    */
   close(code: number = CloseStatus.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
     if (this.#closing) return this.#closing
@@ -269,6 +301,7 @@ export class WebSocketServer<S extends AnyServer = HttpServer | HttpsServer> ext
           ws.close(code, reason)
         }),
     )
+    if (this.#own) closed.push(this.#own.close())
     this.#closing = Promise.all(closed).then(() => {
       this.emit('close')
     })
