@@ -72,6 +72,20 @@ export function headerSize(length: number, masked: boolean): number {
 }
 
 /**
+ * Whether `chunk` holds exactly one whole frame: a header and all the
+ * payload it declares (the encoder's piece for a small or masked frame),
+ * rather than a header whose payload follows in other pieces.
+ */
+export function isWholeFrame(chunk: Buffer): boolean {
+  if (chunk.length < 2) return false
+  const code = chunk[1] & 0x7f
+  const mask = (chunk[1] & 0x80) !== 0 ? 4 : 0
+  if (code < 126) return chunk.length === 2 + mask + code
+  if (code === 126) return chunk.length >= 4 && chunk.length === 4 + mask + chunk.readUInt16BE(2)
+  return chunk.length >= 10 && chunk.length === 10 + mask + chunk.readUInt32BE(2) * 0x100000000 + chunk.readUInt32BE(6)
+}
+
+/**
  * Writes a frame header into `target` at `at` and returns where the payload
  * begins. The mask key, when given, follows the length.
  */
